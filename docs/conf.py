@@ -1,0 +1,106 @@
+"""Sphinx configuration of the sk_realign documentation.
+
+Build with ``tox -e docs`` or ``sphinx-build -W --keep-going -b html docs docs/_build/html``.
+The gallery scripts in ``examples/`` run during the build, so the figures are produced by the
+released code on the bundled real data.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+# The gallery and autodoc must use the checkout under documentation, also without an install.
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import sk_realign  # noqa: E402
+
+project = "sk_realign"
+author = "The sk_realign developers"
+copyright = "2026, the sk_realign developers"
+release = sk_realign.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "sg_execution_times.rst"]
+default_role = "code"
+
+# -- autodoc, autosummary and numpydoc ---------------------------------------------------
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+
+# -- Markdown pages (the changelog and the benchmark results) ----------------------------
+myst_enable_extensions = ["dollarmath"]
+myst_heading_anchors = 3
+
+# -- HTML ---------------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"sk_realign {release}"
+html_static_path = ["_static"]
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+html_sidebars = {"index": [], "install": [], "changelog": []}
+html_show_sourcelink = False
+
+# -- sphinx-gallery -----------------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"__init__\.py",
+    "doc_module": ("sk_realign",),
+    "backreferences_dir": "generated/backreferences",
+    "reference_url": {"sk_realign": None},
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "plot_gallery": "True",
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+    "show_memory": False,
+}
+
+
+# -- Benchmark result pages ---------------------------------------------------------------
+def _write_benchmark_pages():
+    """Write one page per ``benchmarks/results_*.md`` that includes the measured numbers.
+
+    The results pages live beside the benchmark scripts that produce them; each generated page
+    only includes its file, so the numbers are never copied by hand.
+    """
+    out = HERE / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.md"):
+        old.unlink()
+
+    for results in sorted((ROOT / "benchmarks").glob("results_*.md")):
+        page = out / results.name
+        relative = os.path.relpath(results, out)
+        page.write_text(f"```{{include}} {relative}\n```\n", encoding="utf-8")
+
+
+_write_benchmark_pages()
