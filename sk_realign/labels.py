@@ -157,8 +157,8 @@ def segments_to_labels(
         The label of frames that no segment covers.
     overlap : {"raise", "first", "last"}, default="raise"
         What to do when segments of different steps cover the same frame. ``"raise"`` raises
-        a ``ValueError`` naming both segments; ``"first"`` keeps the step of the segment that
-        comes first in ``segments``; ``"last"`` gives the frame to the segment that comes
+        a ``ValueError`` naming both segments. ``"first"`` keeps the step of the segment that
+        comes first in ``segments``, and ``"last"`` gives the frame to the segment that comes
         last. Overlapping segments of the same step are merged under every policy.
     out_of_range : {"raise", "clip"}, default="raise"
         What to do with a segment that starts before 0 s or ends after the end of the video
