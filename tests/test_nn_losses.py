@@ -10,6 +10,7 @@ from sk_realign.nn import (
     cidm_loss,
     inter_contrastive_loss,
     pairwise_cost,
+    rfpgwot_loss,
 )
 
 SQRT_HALF = math.sqrt(0.5)
@@ -239,4 +240,60 @@ def test_inter_contrastive_gradcheck(negatives):
     def loss(x, y):
         return inter_contrastive_loss(x, y, plan, temperature=0.3, window=1, negatives=negatives)
 
+    assert torch.autograd.gradcheck(loss, (x, y))
+
+
+def _embeddings(n_rows=4, n_columns=3, seed=3):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n_rows, 3, dtype=torch.float64, generator=generator, requires_grad=True)
+    y = torch.randn(n_columns, 3, dtype=torch.float64, generator=generator, requires_grad=True)
+    return x, y
+
+
+def test_rfpgwot_loss_is_alignment_loss_at_solved_plan():
+    x, y = _embeddings()
+    loss, plan, log = rfpgwot_loss(x, y, rho=0.4, zeta=0.8, eps=0.05)
+    assert plan.shape == (5, 4)
+    assert not plan.requires_grad
+    assert log["sink_mass_x"].shape == (4,)
+
+    fixed = alignment_loss(x, y, plan, rho=0.4, zeta=0.8)
+    assert loss.item() == pytest.approx(fixed.item(), rel=1e-12)
+
+    # The gradient is that of the linear cost at the fixed plan (envelope theorem).
+    gradients = torch.autograd.grad(loss, (x, y))
+    expected = torch.autograd.grad(fixed, (x, y))
+    for gradient, reference in zip(gradients, expected):
+        torch.testing.assert_close(gradient, reference)
+
+
+def test_rfpgwot_loss_without_sink():
+    x, y = _embeddings()
+    loss, plan, _ = rfpgwot_loss(x, y, zeta=None, tau=float("inf"), eps=0.05)
+    assert plan.shape == (4, 3)
+    # Exact marginals without a sink: each frame carries 1 / N (rows) and 1 / M (columns).
+    torch.testing.assert_close(plan.sum(1), torch.full((4,), 0.25, dtype=torch.float64), atol=1e-3, rtol=0)
+    assert loss.item() == pytest.approx(alignment_loss(x, y, plan, zeta=None).item(), rel=1e-12)
+
+
+def test_rfpgwot_loss_batched_pairs():
+    generator = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 5, 4, generator=generator)
+    y = torch.randn(3, 5, 4, generator=generator)
+    loss, plan, _ = rfpgwot_loss(x, y)
+    assert plan.shape == (3, 6, 6)
+    single = [rfpgwot_loss(x[k], y[k])[0].item() for k in range(3)]
+    assert loss.item() == pytest.approx(sum(single) / 3, rel=1e-5)
+
+
+def test_rfpgwot_loss_differentiable_plan_gradcheck():
+    x, y = _embeddings(3, 3, seed=5)
+
+    def loss(x, y):
+        return rfpgwot_loss(
+            x, y, rho=0.3, eps=0.1, max_outer_iter=2, max_inner_iter=10, differentiable=True
+        )[0]
+
+    _, plan, _ = rfpgwot_loss(x, y, eps=0.1, differentiable=True)
+    assert plan.requires_grad
     assert torch.autograd.gradcheck(loss, (x, y))

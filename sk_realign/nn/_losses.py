@@ -125,7 +125,10 @@ def rfpgwot_loss(
     structure="temporal",
     max_outer_iter=5,
     max_inner_iter=25,
+    kernel_scale=0.1,
+    tol=1e-6,
     differentiable=False,
+    warn=False,
 ):
     """Solve R-FPGWOT between embeddings and return the alignment loss and the plan.
 
@@ -140,10 +143,14 @@ def rfpgwot_loss(
     x : torch.Tensor of shape (..., N, D)
     y : torch.Tensor of shape (..., M, D)
     rho, tau, zeta, eps, laplace_scale, prior_weight, metric, structure, \
-max_outer_iter, max_inner_iter
+max_outer_iter, max_inner_iter, kernel_scale, tol
         The parameters of :func:`sk_realign.ot.solve_rfpgwot`, with the same meanings.
     differentiable : bool, default=False
         Differentiate through the solver's iterations.
+    warn : bool, default=False
+        Let the solver raise a ConvergenceWarning for pairs that stop at
+        ``max_outer_iter``. Off by default: a training step needs a good plan, not a
+        converged one, and would otherwise warn at nearly every iteration.
 
     Returns
     -------
@@ -169,7 +176,10 @@ max_outer_iter, max_inner_iter
         structure=structure,
         max_outer_iter=max_outer_iter,
         max_inner_iter=max_inner_iter,
+        kernel_scale=kernel_scale,
+        tol=tol,
         differentiable=differentiable,
+        warn=warn,
     )
     loss = alignment_loss(x, y, plan, rho=rho, zeta=zeta, metric=metric)
     return loss, plan, log
