@@ -135,9 +135,9 @@ def plot_transport_plan(
     Parameters
     ----------
     plan : ndarray of shape (N + 1, M + 1) or (N, M), or Alignment
-        Either the augmented plan whose last row and column are the sink (the solver's
-        convention), or the real ``N x M`` block together with ``sink_mass_a`` and
-        ``sink_mass_b``, or an :class:`~sk_realign.Alignment`, whose ``plan``,
+        The augmented plan, whose last row and column are the sink (the solver's
+        convention). Or the real ``N x M`` block, given with ``sink_mass_a`` and
+        ``sink_mass_b``. Or an :class:`~sk_realign.Alignment`, whose ``plan``,
         ``sink_mass_a`` and ``sink_mass_b`` are used.
     sink_mass_a : array-like of shape (N,), default=None
         The fraction in [0, 1] of each frame of A's mass that goes to the sink, as in
