@@ -6,14 +6,17 @@ released code on the bundled real data.
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-# The gallery and autodoc must use the checkout under documentation, also without an install.
+# The gallery and autodoc must use the checkout under documentation, also without an install;
+# the gallery's sort key lives beside this file.
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import sk_realign  # noqa: E402
@@ -74,8 +77,7 @@ sphinx_gallery_conf = {
     "ignore_pattern": r"__init__\.py",
     "doc_module": ("sk_realign",),
     "backreferences_dir": "generated/backreferences",
-    "reference_url": {"sk_realign": None},
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "_sorting.ExampleOrder",
     "download_all_examples": False,
     "remove_config_comments": True,
     "plot_gallery": "True",
@@ -97,10 +99,35 @@ def _write_benchmark_pages():
     for old in out.glob("*.md"):
         old.unlink()
 
-    for results in sorted((ROOT / "benchmarks").glob("results_*.md")):
+    results_pages = sorted((ROOT / "benchmarks").glob("results_*.md"))
+    for results in results_pages:
         page = out / results.name
         relative = os.path.relpath(results, out)
         page.write_text(f"```{{include}} {relative}\n```\n", encoding="utf-8")
+    if not results_pages:
+        (out / "none.md").write_text(
+            "# No results yet\n\nNo benchmark has recorded a results page.\n", encoding="utf-8"
+        )
 
 
 _write_benchmark_pages()
+
+
+# -- Docstring tweaks ---------------------------------------------------------------------
+def _escape_type_markup(app, what, name, obj, options, lines):
+    """Keep shapes in numpydoc type lines from being read as reStructuredText markup.
+
+    numpydoc renders the text after ``name :`` as reStructuredText, where a PyTorch-style
+    shape such as ``(*batch, n)`` opens an emphasis that never closes, and a fitted
+    attribute such as ``(n_videos, n_references_)`` is a reference to an unknown target.
+    """
+    for index, line in enumerate(lines):
+        if " : " not in line or "`" in line:
+            continue
+        line = line.replace("(*", "(\\*")
+        lines[index] = re.sub(r"\b([A-Za-z]\w*)_(?=[,)\s]|$)", r"\1\\_", line)
+
+
+def setup(app):
+    # Run before numpydoc (priority 500) so that it sees the escaped lines.
+    app.connect("autodoc-process-docstring", _escape_type_markup, priority=400)
