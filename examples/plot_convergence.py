@@ -7,7 +7,7 @@ The R-FPGWOT solver alternates two steps: it linearises the Gromov-Wasserstein t
 current plan, then solves the resulting entropic transport problem by Sinkhorn iterations.
 This majorisation-minimisation (MM) scheme is guaranteed to decrease the objective only
 when the Gromov-Wasserstein term is concave and the inner problem is solved exactly
-(see :ref:`objective`), neither of which holds here. So the solver records the objective
+(see :ref:`objective`), and neither is guaranteed here. So the solver records the objective
 :math:`J(T^s)` after every outer step, and this example looks at it on real recordings.
 """
 

@@ -15,7 +15,7 @@ correspondence to the other, and align them frame by frame.
 """
 
 # %%
-# Two long sequences with a known answer
+# Two long sequences with a known correspondence
 # --------------------------------------
 # Sequence A plays the five recordings one after the other: 3,350 frames, 223 seconds.
 # Sequence B plays the same recordings with every background frame cut out. Every frame
@@ -95,7 +95,7 @@ fig = plot_transport_plan(
 plt.show()
 
 # %%
-# How close to the known answer
+# How close to the known correspondence
 # -----------------------------
 # For each frame of A, ``alignment.matches`` gives its best frame in B, or -1 when most of
 # its mass went to the sink.

@@ -19,9 +19,11 @@ features, and draw the plan with the ground-truth steps along its axes.
 # P06's milk and sugar have no counterpart in P09.
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
 from sk_realign import PartialFGWAligner
 from sk_realign.datasets import load_breakfast_coffee
+from sk_realign.ot import feature_cost
 from sk_realign.plotting import plot_transport_plan
 
 coffee = load_breakfast_coffee()
@@ -44,10 +46,6 @@ for index in (a, b):
 # so their cosine costs crowd just below 1, and frames of the same step are only a little
 # cheaper than frames of different steps. We set ``zeta`` among those costs and a small
 # ``eps`` so that the decision between a match and the sink stays sharp.
-import torch
-
-from sk_realign.ot import feature_cost
-
 cost = feature_cost(torch.from_numpy(X_a), torch.from_numpy(X_b)).numpy()
 same_step = (y_a[:, None] == y_b[None, :]) & (y_a[:, None] > 0)
 print(f"median cost, same key step:      {np.median(cost[same_step]):.3f}")
