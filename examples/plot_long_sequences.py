@@ -16,7 +16,7 @@ correspondence to the other, and align them frame by frame.
 
 # %%
 # Two long sequences with a known correspondence
-# --------------------------------------
+# ----------------------------------------------
 # Sequence A plays the five recordings one after the other: 3,350 frames, 223 seconds.
 # Sequence B plays the same recordings with every background frame cut out. Every frame
 # of B is a frame of A, so we know where each frame of A should go: its copy in B, or, for
@@ -96,7 +96,7 @@ plt.show()
 
 # %%
 # How close to the known correspondence
-# -----------------------------
+# -------------------------------------
 # For each frame of A, ``alignment.matches`` gives its best frame in B, or -1 when most of
 # its mass went to the sink.
 foreground = y_A > 0
