@@ -627,11 +627,12 @@ def _history_summary(history):
 
 def run_demo(args, console, argv=()):
     """Train, segment and score on the bundled Breakfast coffee videos."""
+    start = time.perf_counter()
+    out = prepare_output_dir(args.out)
+
     from .datasets import load_breakfast_coffee
     from .metrics import uniform_segmentation
 
-    start = time.perf_counter()
-    out = prepare_output_dir(args.out)
     report = Report(out, "demo", argv=[PROG, *argv])
     data = load_breakfast_coffee()
     lengths = [len(video) for video in data.X]
@@ -841,8 +842,6 @@ def _write_label_csv(path, labels, fps):
 
 def run_discover(args, console, argv=()):
     """Segment the user's videos into key steps and write them with a report."""
-    from .metrics import uniform_segmentation
-
     start = time.perf_counter()
     if args.annotation_format is not None and args.annotations is None:
         raise CommandError("--format applies to --annotations; give the annotations folder too.")
@@ -896,6 +895,8 @@ def run_discover(args, console, argv=()):
     # Scores, when there is ground truth.
     scores = {}
     if truths is not None:
+        from .metrics import uniform_segmentation
+
         scored_names = [names[i] for i in scored]
         methods = {("RealignEmbedder" if embedder else "input features"): predictions}
         if embedder is not None and kind == "features":
