@@ -160,7 +160,7 @@ class Console:
         """Move the current progress bar, starting one of ``total`` steps if needed."""
         if self.quiet:
             return
-        if self._progress is None or self._progress.total != total:
+        if self._progress is None or self._progress.total != max(int(total), 1):
             self.start_progress(total, "  training")
         self._progress.update(done, detail)
         if done >= total:

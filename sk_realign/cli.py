@@ -464,21 +464,31 @@ def _read_features(paths):
     return videos
 
 
-def _read_video_files(paths, fps, console):
-    """Decode video files to RGB frames at ``fps`` frames per second."""
+def _read_video_files(paths, fps, console, skip_unreadable):
+    """Decode video files to RGB frames at ``fps`` frames per second.
+
+    With ``skip_unreadable``, a file that fails to decode is reported and left out, so the
+    other videos of the run are not lost; the paths of the files read are returned too.
+    """
+    from .embedder import RealignEmbedder
     from .io import read_videos
 
+    # Frames are decoded at the encoder's input size, so long videos stay small in memory.
+    size = RealignEmbedder().get_params()["frame_size"]
     console.status(f"Decoding {len(paths)} video file(s) at {fps:g} frames per second")
-    return read_videos(paths, fps=fps)
+    result = read_videos(
+        paths, fps=fps, size=size, on_error="skip" if skip_unreadable else "raise"
+    )
+    return list(result.videos), [Path(path) for path in result.paths]
 
 
-def _load_inputs(paths, fps, console):
+def _load_inputs(paths, fps, console, skip_unreadable=False):
     """Read feature or video files; return the videos, their names and their kind."""
     paths, kind = _check_input_paths(paths)
-    names = [path.stem for path in paths]
     if kind == "features":
-        return _read_features(paths), names, kind
-    return _read_video_files(paths, fps or 2.0, console), names, kind
+        return _read_features(paths), [path.stem for path in paths], kind
+    videos, read_paths = _read_video_files(paths, fps or 2.0, console, skip_unreadable)
+    return videos, [path.stem for path in read_paths], kind
 
 
 # -- shared stages ------------------------------------------------------------------------
@@ -500,7 +510,9 @@ def _train_embedder(embedder, videos, console):
         f"Training RealignEmbedder on {len(videos)} videos ({embedder.max_iter} iterations)"
     )
     start = time.perf_counter()
+    console.start_progress(embedder.max_iter, "  training")
     embedder.fit(videos)
+    console.end_progress()
     embeddings = embedder.transform(videos)
     return embeddings, time.perf_counter() - start
 
@@ -653,9 +665,11 @@ def run_demo(args, console, argv=()):
     report.timings["segmentation"] = time.perf_counter() - stage
 
     # The baselines, run the same way.
+    stage = time.perf_counter()
     raw_segmenter = _make_segmenter(args.k, args.seed)
     raw_predictions = raw_segmenter.fit_predict(data.X)
     uniform_predictions = uniform_segmentation(lengths, args.k)
+    report.timings["baselines"] = time.perf_counter() - stage
 
     methods = {
         "RealignEmbedder": predictions,
@@ -845,13 +859,18 @@ def run_discover(args, console, argv=()):
     start = time.perf_counter()
     if args.annotation_format is not None and args.annotations is None:
         raise CommandError("--format applies to --annotations; give the annotations folder too.")
-    videos, names, kind = _load_inputs(args.paths, args.fps, console)
+    videos, names, kind = _load_inputs(args.paths, args.fps, console, skip_unreadable=True)
     if kind == "video" and args.no_train:
         raise CommandError("--no-train needs feature files; video files must be embedded first.")
     if len(videos) < 2 and not args.no_train:
+        skipped = len(args.paths) - len(videos)
+        reason = (
+            f" ({skipped} of the {len(args.paths)} files could not be read: see the warnings "
+            "above)" if skipped else ""
+        )
         raise CommandError(
-            "training needs at least 2 videos of the task; give more files, or --no-train "
-            "to segment one feature file as it is."
+            f"training needs at least 2 videos of the task, got {len(videos)}{reason}; give "
+            "more files, or --no-train to segment feature files as they are."
         )
     lengths = [len(video) for video in videos]
     _check_k(args.k, lengths, names)

@@ -243,3 +243,130 @@ def test_matched_segments_split_on_jumps():
 
 def test_matched_segments_all_in_sink():
     assert matched_segments(np.full(5, -1), max_jump=2) == []
+
+
+def test_unreadable_video(tmp_path, data_dir, capsys):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    video = data_dir / "videos" / "carphone_pristine.mp4"
+    status, _, err = run(
+        ["discover", broken, video, "--k", "2", "--out", tmp_path / "out"], capsys
+    )
+    assert status == 1
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert "error" in last
+    assert "could not be read" in last
+    assert "broken.mp4" in err
+
+
+# -- runs on the bundled coffee videos ------------------------------------------------------
+
+
+def test_align_two_coffee_videos(coffee_files, tmp_path, capsys):
+    a = coffee_files / "features" / "P06_cam01_P06_coffee.npy"
+    b = coffee_files / "features" / "P09_cam01_P09_coffee.npy"
+    out = tmp_path / "alignment"
+    status, stdout, err = run(["align", a, b, "--fps", "15", "--out", out], capsys)
+    assert status == 0, err
+    assert "A = P06_cam01_P06_coffee (472 frames)" in stdout
+    assert "B = P09_cam01_P09_coffee (571 frames)" in stdout
+    assert "left in the sink, A:" in stdout
+    assert (out / "transport_plan.png").stat().st_size > 0
+
+    # The per-frame CSV agrees with the printed sink counts.
+    rows = [line.split(",") for line in (out / "alignment.csv").read_text().splitlines()[1:]]
+    assert len(rows) == 472 + 571
+    in_sink_a = sum(1 for seq, _, _, mass in rows if seq == "A" and float(mass) > 0.5)
+    assert f"left in the sink, A: {in_sink_a} of 472 frames" in stdout
+    matched_a = [int(match) for seq, _, match, _ in rows if seq == "A"]
+    assert all(-1 <= match < 571 for match in matched_a)
+    assert sum(match == -1 for match in matched_a) == in_sink_a
+
+    report = json.loads((out / "report.json").read_text())
+    assert report["command"] == "align"
+    assert report["results"]["n_frames"] == [472, 571]
+    assert report["results"]["sink_frames_a"] == in_sink_a
+    assert report["figures"][0]["file"] == "transport_plan.png"
+    assert "zeta" in report["parameters"]["PartialFGWAligner"]
+
+
+def test_align_sink_option(coffee_files, tmp_path, capsys):
+    a = coffee_files / "features" / "P06_cam01_P06_coffee.npy"
+    b = coffee_files / "features" / "P09_cam01_P09_coffee.npy"
+    status, stdout, err = run(
+        ["align", a, b, "--zeta", "none", "--out", tmp_path / "out"], capsys
+    )
+    assert status == 0, err
+    # Without a sink, no frame can be left unmatched.
+    assert "left in the sink, A: 0 of 472 frames" in stdout
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["parameters"]["PartialFGWAligner"]["zeta"] is None
+
+
+def test_discover_with_breakfast_annotations(coffee, coffee_files, tmp_path, capsys):
+    from sk_realign.metrics import per_video_scores, task_scores, uniform_segmentation
+
+    names = ["P06_cam01_P06_coffee", "P08_webcam01_P08_coffee", "P09_cam01_P09_coffee"]
+    paths = [coffee_files / "features" / f"{name}.npy" for name in names]
+    out = tmp_path / "discover"
+    status, stdout, err = run(
+        ["discover", *paths, "--k", "4", "--annotations", coffee_files / "groundTruth",
+         "--format", "breakfast", "--max-iter", "2", "--out", out],
+        capsys,
+    )
+    assert status == 0, err
+
+    # One CSV per video, one row per frame, key steps in [0, k).
+    lengths = {name: len(coffee.X[coffee.video_names.index(name)]) for name in names}
+    for name in names:
+        lines = (out / "labels" / f"{name}.csv").read_text().splitlines()
+        assert lines[0] == "frame,time_s,key_step"
+        assert len(lines) == 1 + lengths[name]
+        steps = {int(line.split(",")[2]) for line in lines[1:]}
+        assert steps <= set(range(4))
+        assert lines[16].split(",")[:2] == ["15", "1.000"]
+
+    # The uniform split row is the value the metrics give for the real labels.
+    truth = [coffee.y[coffee.video_names.index(name)] for name in names]
+    uniform = uniform_segmentation([len(labels) for labels in truth], 4)
+    expected_per_video = per_video_scores(truth, uniform)
+    expected_task = task_scores(truth, uniform)
+    report = json.loads((out / "report.json").read_text())
+    overall = report["results"]["scores"]["uniform split"]["overall"]
+    assert overall["per_video_protocol"]["f1"] == pytest.approx(expected_per_video.f1)
+    assert overall["task_protocol"]["f1"] == pytest.approx(expected_task.f1)
+    assert overall["task_protocol"]["mof"] == pytest.approx(expected_task.mof)
+    uniform_rows = [line for line in stdout.splitlines() if line.startswith("uniform split")]
+    assert f"{expected_per_video.per_video.f1[0]:.3f}" in uniform_rows[0]
+    assert set(report["results"]["scores"]) == {"RealignEmbedder", "raw features", "uniform split"}
+    assert report["results"]["data"]["scored_videos"] == names
+    assert len([f for f in report["figures"] if f["file"].startswith("timelines/")]) == 3
+
+
+def test_demo_writes_figures_and_report(tmp_path, capsys):
+    out = tmp_path / "report"
+    status, stdout, err = run(["demo", "--max-iter", "2", "--out", out], capsys)
+    assert status == 0, err
+    assert "training [" in err
+    for method in ("RealignEmbedder", "raw features", "uniform split"):
+        assert method in stdout
+    assert stdout.count("overall") == 3
+
+    report = json.loads((out / "report.json").read_text())
+    assert set(report) >= {"command", "parameters", "figures", "results", "timings_s", "versions"}
+    assert set(report["parameters"]) >= {"RealignEmbedder", "KeyStepSegmenter", "PartialFGWAligner"}
+    assert report["parameters"]["RealignEmbedder"]["max_iter"] == 2
+    assert report["parameters"]["KeyStepSegmenter"]["n_key_steps"] == 5
+    files = [figure["file"] for figure in report["figures"]]
+    assert "transport_plan.png" in files
+    assert "training_loss.png" in files
+    assert len([name for name in files if name.startswith("timelines/")]) == 5
+    for name in files:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # The uniform split into 5 parts scores what the metrics document for these labels.
+    uniform = report["results"]["scores"]["uniform split"]["overall"]
+    assert uniform["per_video_protocol"]["f1"] == pytest.approx(0.713, abs=5e-4)
+    assert uniform["task_protocol"]["f1"] == pytest.approx(0.577, abs=5e-4)
+    assert len(report["results"]["training"]["last"]) > 0
