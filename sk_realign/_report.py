@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Report", "format_score_table", "prepare_output_dir", "to_jsonable"]
+__all__ = [
+    "Report", "format_score_table", "plot_predicted_steps", "prepare_output_dir", "to_jsonable",
+]
 
 #: Name of the JSON record inside a report folder.
 REPORT_FILE = "report.json"
@@ -236,3 +238,48 @@ def format_score_table(rows, *, title=None):
         previous_method = method
         lines.append(line(cells))
     return "\n".join(lines)
+
+
+def plot_predicted_steps(predictions, video_names, *, fps=None):
+    """Draw the predicted key steps of videos that have no ground truth, one bar each.
+
+    Parameters
+    ----------
+    predictions : list of ndarray of shape (T_i,)
+        The key step of every frame, the same id meaning the same step in every video.
+    video_names : list of str
+    fps : float, default=None
+        With a frame rate the time axis is in seconds, otherwise in frames.
+
+    Returns
+    -------
+    fig : :class:`~matplotlib.figure.Figure`
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    steps = sorted({int(step) for labels in predictions for step in np.unique(labels)})
+    palette = plt.get_cmap("tab20" if len(steps) > 10 else "tab10")
+    colors = [palette(index % palette.N) for index in range(len(steps))]
+    code_of = {step: code for code, step in enumerate(steps)}
+    unit = 1.0 / fps if fps else 1.0
+
+    fig, axes = plt.subplots(
+        len(predictions), 1, figsize=(10, 0.6 * len(predictions) + 1.6), squeeze=False
+    )
+    for ax, name, labels in zip(axes[:, 0], video_names, predictions):
+        codes = np.array([[code_of[int(step)] for step in labels]])
+        ax.imshow(
+            codes, aspect="auto", interpolation="nearest", cmap=ListedColormap(colors),
+            vmin=-0.5, vmax=len(steps) - 0.5, extent=(0, len(labels) * unit, 0.5, -0.5),
+        )
+        ax.set_yticks([0], ["prediction"])
+        ax.set_title(str(name), fontsize="medium", loc="left")
+    axes[-1, 0].set_xlabel("time (s)" if fps else "frame")
+
+    handles = [Patch(color=colors[code], label=f"key step {step}") for step, code in code_of.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), frameon=False)
+    fig.suptitle("Predicted key steps")
+    fig.tight_layout(rect=(0, 0.12, 1, 0.95))
+    return fig

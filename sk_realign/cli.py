@@ -22,6 +22,7 @@ The functions of this module can be called in-process: ``main(["demo", "--max-it
 """
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -320,6 +321,25 @@ def _one_line(error):
     return " ".join(text.split()) or type(error).__name__
 
 
+def _use_file_backend():
+    """Select matplotlib's file backend, because the command only writes figures to disk.
+
+    Raises
+    ------
+    CommandError
+        When matplotlib is not installed, before any work is done.
+    """
+    if importlib.util.find_spec("matplotlib") is None:
+        raise CommandError(
+            "the report figures need matplotlib, which is not installed; install it with "
+            "pip install 'sk_realign[plots]'."
+        )
+    if "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
+
+
 def main(argv=None):
     """Run the ``sk-realign`` command.
 
@@ -347,6 +367,7 @@ def main(argv=None):
     where = f"{PROG} {args.command}"
     with captured_library_output(console, debug=args.debug):
         try:
+            _use_file_backend()
             args.handler(args, console, argv)
         except KeyboardInterrupt:
             console.end_progress()
@@ -570,22 +591,6 @@ def _score_rows(method, video_names, scores):
     return rows
 
 
-def _relabel_as_classes(prediction, matching):
-    """Give each predicted cluster the id of its matched ground-truth class, for plotting.
-
-    Unmatched clusters get ids above every class, so they keep colours of their own.
-    """
-    next_id = max(list(matching.values()) + [0]) + 1
-    lookup = dict(matching)
-    relabelled = np.empty_like(prediction)
-    for cluster in np.unique(prediction):
-        if int(cluster) not in lookup:
-            lookup[int(cluster)] = next_id
-            next_id += 1
-        relabelled[prediction == cluster] = lookup[int(cluster)]
-    return relabelled
-
-
 def _transport_parameters(embedder):
     """The embedder's R-FPGWOT parameters, to align its embeddings as it was trained."""
     parameters = embedder.get_params()
@@ -602,24 +607,58 @@ def _make_aligner(parameters, device):
     return PartialFGWAligner(**kept)
 
 
-def _plot_plan(report, alignment, name_a, name_b, filename, title):
+def _plot_plan(report, alignment, name_a, name_b, *, sink, labels_a=None, labels_b=None,
+               label_names=None):
     from .plotting import plot_transport_plan
 
-    figure = plot_transport_plan(alignment, label_a=name_a, label_b=name_b)
-    figure = getattr(figure, "figure", figure)
-    report.save_figure(figure, filename, title=title, description=(
-        f"Transport plan between {name_a} (rows) and {name_b} (columns), with the mass each "
-        "frame sends to or receives from the virtual sink in the extra row and column."
+    title = f"Transport plan: A = {name_a}, B = {name_b}"
+    figure = plot_transport_plan(
+        alignment, sink=sink,
+        labels_a=labels_a, labels_b=labels_b, label_names=label_names, title=title,
+    )
+    report.save_figure(figure, "transport_plan.png", title=title, description=(
+        f"Transport plan between the frames of {name_a} (rows) and {name_b} (columns). "
+        "The column on the right is the share of each frame of A sent to the virtual sink, "
+        "the row below the share of each frame of B taken from it."
+    ))
+
+
+def _plot_timelines(report, filename, method, names, truths, predictions, label_names, fps):
+    """Draw ground truth against prediction for every video in one figure."""
+    from .plotting import plot_segmentation_timeline
+
+    figure = plot_segmentation_timeline(
+        truths, predictions, label_names, video_names=names, fps=fps, match="task",
+        title=f"Key steps: ground truth against {method}",
+    )
+    report.save_figure(figure, filename, title=f"Key steps of {method}", description=(
+        "For every video, the ground-truth key steps (top bar) and the predicted ones "
+        "(bottom bar). Predicted clusters take the colour of the step they are matched to "
+        "under the task-level protocol."
+    ))
+
+
+def _plot_predictions(report, filename, names, predictions, fps):
+    """Draw the predicted key steps of videos without ground truth."""
+    from ._report import plot_predicted_steps
+
+    figure = plot_predicted_steps(predictions, names, fps=fps)
+    report.save_figure(figure, filename, title="Predicted key steps", description=(
+        "For every video without annotations, its predicted key steps over time; the same "
+        "colour is the same key step in every video."
     ))
 
 
 def _plot_history(report, embedder):
     from .plotting import plot_training_history
 
-    figure = plot_training_history(embedder.history_)
-    figure = getattr(figure, "figure", figure)
+    terms = ("loss", "align", "idm", "inter", "spread", "validation_loss")
+    keys = [key for key in terms if any(key in record for record in embedder.history_)]
+    figure = plot_training_history(embedder.history_, keys=keys, title="RealignEmbedder training")
     report.save_figure(figure, "training_loss.png", title="Training loss", description=(
-        "The loss terms of RealignEmbedder at every training iteration."
+        "The loss of RealignEmbedder and its terms (alignment, C-IDM, inter-sequence) at "
+        "every training iteration, and the spread of the embeddings, which falls towards "
+        "zero if they collapse."
     ))
 
 
@@ -691,13 +730,15 @@ def run_demo(args, console, argv=()):
     aligner = _make_aligner(_transport_parameters(embedder), args.device)
     alignment = aligner.align(embeddings[pair[0]], embeddings[pair[1]])
     names = [data.video_names[i] for i in pair]
-    _plot_plan(report, alignment, *names, "transport_plan.png",
-               title=f"Transport plan of {names[0]} and {names[1]}")
-    shown = [
-        _relabel_as_classes(prediction, scores["RealignEmbedder"]["task_matching"])
-        for prediction in predictions
-    ]
-    _plot_timelines(report, data.video_names, data.y, shown, data.label_names, data.fps)
+    _plot_plan(
+        report, alignment, *names, sink=aligner.zeta is not None,
+        labels_a=data.y[pair[0]], labels_b=data.y[pair[1]], label_names=data.label_names,
+    )
+    for method, labels in methods.items():
+        _plot_timelines(
+            report, f"timelines_{method.lower().replace(' ', '_')}.png", method,
+            data.video_names, data.y, labels, data.label_names, data.fps,
+        )
     _plot_history(report, embedder)
     report.timings["figures"] = time.perf_counter() - stage
 
@@ -931,17 +972,20 @@ def run_discover(args, console, argv=()):
             counts = np.bincount(labels, minlength=args.k)
             console.print(f"{name}: {len(labels)} frames, frames per key step {counts.tolist()}")
 
-    # Figures.
-    shown = list(predictions)
-    timeline_truths = None
+    # Figures: timelines against the ground truth where there is one.
     if truths is not None:
-        first_method = next(iter(scores))
-        matching = scores[first_method]["task_matching"]
-        shown = [_relabel_as_classes(labels, matching) for labels in predictions]
-        timeline_truths = [None] * len(names)
-        for position, index in enumerate(scored):
-            timeline_truths[index] = truths[position]
-    _plot_timelines(report, names, timeline_truths, shown, label_names, fps)
+        scored_names = [names[i] for i in scored]
+        for method, labels in methods.items():
+            _plot_timelines(
+                report, f"timelines_{method.lower().replace(' ', '_')}.png", method,
+                scored_names, truths, [labels[i] for i in scored], label_names, fps,
+            )
+    unscored = [index for index in range(len(names)) if index not in scored]
+    if unscored:
+        _plot_predictions(
+            report, "predicted_key_steps.png", [names[i] for i in unscored],
+            [predictions[i] for i in unscored], fps,
+        )
     parameters = {"command": {
         "paths": [str(p) for p in args.paths], "k": args.k, "annotations": args.annotations,
         "format": args.annotation_format, "fps": fps, "no_train": args.no_train,
@@ -951,8 +995,13 @@ def run_discover(args, console, argv=()):
         _plot_history(report, embedder)
         aligner = _make_aligner(_transport_parameters(embedder), args.device)
         alignment = aligner.align(embeddings[0], embeddings[1])
-        _plot_plan(report, alignment, names[0], names[1], "transport_plan.png",
-                   title=f"Transport plan of {names[0]} and {names[1]}")
+        labels_a = labels_b = None
+        if 0 in scored and 1 in scored:
+            labels_a, labels_b = truths[scored.index(0)], truths[scored.index(1)]
+        _plot_plan(
+            report, alignment, names[0], names[1], sink=aligner.zeta is not None,
+            labels_a=labels_a, labels_b=labels_b, label_names=label_names,
+        )
         parameters["RealignEmbedder"] = embedder.get_params()
         parameters["PartialFGWAligner"] = aligner.get_params()
     parameters["KeyStepSegmenter"] = segmenter.get_params()
@@ -970,23 +1019,6 @@ def run_discover(args, console, argv=()):
     report.timings["total"] = time.perf_counter() - start
     path = report.write()
     console.status(f"Wrote {len(report.figures)} figures and {path.name} to {out}")
-
-
-def _plot_timelines(report, names, truths, predictions, label_names, fps):
-    """Timelines for every video; ``truths`` may be None or hold None for some videos."""
-    from .plotting import plot_segmentation_timeline
-
-    for index, name in enumerate(names):
-        truth = truths[index] if truths is not None else None
-        figure = plot_segmentation_timeline(
-            predictions[index], truth, label_names=label_names, fps=fps, title=name
-        )
-        figure = getattr(figure, "figure", figure)
-        report.save_figure(
-            figure, f"timelines/{name}.png", title=f"Key steps of {name}",
-            description="Ground truth (top) against the predicted key steps (bottom)"
-            if truth is not None else "Predicted key steps",
-        )
 
 
 # -- align --------------------------------------------------------------------------------
@@ -1111,8 +1143,7 @@ def run_align(args, console, argv=()):
         "One row per frame of A and of B: its best match in the other recording (-1 when "
         "its mass is mostly in the sink) and the fraction of its mass in the sink."
     ))
-    _plot_plan(report, alignment, names[0], names[1], "transport_plan.png",
-               title=f"Transport plan of {names[0]} and {names[1]}")
+    _plot_plan(report, alignment, names[0], names[1], sink=aligner.zeta is not None)
     if embedder is not None:
         _plot_history(report, embedder)
 
