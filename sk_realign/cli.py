@@ -1110,13 +1110,26 @@ def run_align(args, console, argv=()):
     console.print(f"Alignment of A = {names[0]} ({n_a} frames) and B = {names[1]} ({n_b} frames)")
     console.print(f"transport cost {float(alignment.cost):.4f}")
     console.print("")
-    console.print(f"{'segment':>7}  {'A frames':<24}  {'B frames':<24}")
-    for number, (a0, a1, b0, b1) in enumerate(segments, start=1):
+    # Segments of a few frames are mostly noise of the plan; they are counted, not listed.
+    min_length = max(2, n_a // 100)
+    shown = [segment for segment in segments if segment[1] - segment[0] >= min_length]
+    console.print(f"{'segment':>7}  {'A frames':<26}  B frames")
+    for number, (a0, a1, b0, b1) in enumerate(shown, start=1):
         console.print(
-            f"{number:>7}  {_frames_text(a0, a1, fps):<24}  {_frames_text(b0, b1, fps):<24}"
+            f"{number:>7}  {_frames_text(a0, a1, fps):<26}  {_frames_text(b0, b1, fps):<26}"
+            .rstrip()
         )
     if not segments:
         console.print("        (no frame of A is matched)")
+    hidden = len(segments) - len(shown)
+    if hidden:
+        hidden_frames = sum(a1 - a0 for a0, a1, _, _ in segments) - sum(
+            a1 - a0 for a0, a1, _, _ in shown
+        )
+        console.print(
+            f"        and {hidden} matched segments shorter than {min_length} frames of A "
+            f"({hidden_frames} frames), listed in report.json"
+        )
     console.print("")
     for label, mask, n in (("A", sink_a, n_a), ("B", sink_b, n_b)):
         runs = _runs(mask)
