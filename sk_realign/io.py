@@ -385,10 +385,13 @@ def read_videos(paths, fps=None, size=None, max_frames=None, *, on_error="raise"
     Examples
     --------
     >>> from sk_realign.io import read_videos
-    >>> result = read_videos(["missing.mp4"] * 2, on_error="skip")  # doctest: +SKIP
-    Traceback (most recent call last):
-    ...
-    VideoReadError: None of the 2 video files could be read: ...
+    >>> result = read_videos(
+    ...     ["take_1.mp4", "corrupt.mp4"], fps=5, size=(224, 224), on_error="skip"
+    ... )  # doctest: +SKIP
+    >>> [video.shape for video in result.videos]  # doctest: +SKIP
+    [(112, 224, 224, 3)]
+    >>> list(result.errors)  # doctest: +SKIP
+    ['corrupt.mp4']
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'. Got {on_error!r} instead.")

@@ -120,8 +120,9 @@ def _frame_bounds(starts, ends, fps):
     return np.maximum(first, 0), np.maximum(stop, 0)
 
 
-def _describe_segment(index, starts, ends, steps):
-    return f"segment {index} (step {steps[index]}, {starts[index]:g} s to {ends[index]:g} s)"
+def _describe_segment(index, starts, ends, steps, capital=False):
+    word = "Segment" if capital else "segment"
+    return f"{word} {index} (step {steps[index]}, {starts[index]:g} s to {ends[index]:g} s)"
 
 
 def segments_to_labels(
@@ -156,8 +157,8 @@ def segments_to_labels(
         The label of frames that no segment covers.
     overlap : {"raise", "first", "last"}, default="raise"
         What to do when segments of different steps cover the same frame. ``"raise"`` raises
-        a ``ValueError`` naming both segments; ``"first"`` keeps the step of the segment that
-        comes first in ``segments``; ``"last"`` gives the frame to the segment that comes
+        a ``ValueError`` naming both segments. ``"first"`` keeps the step of the segment that
+        comes first in ``segments``, and ``"last"`` gives the frame to the segment that comes
         last. Overlapping segments of the same step are merged under every policy.
     out_of_range : {"raise", "clip"}, default="raise"
         What to do with a segment that starts before 0 s or ends after the end of the video
@@ -204,11 +205,13 @@ def segments_to_labels(
             f"duration={duration!r})."
         )
     if n_frames is not None:
-        if isinstance(n_frames, bool) or not isinstance(n_frames, numbers.Integral) or n_frames < 0:
+        is_int = isinstance(n_frames, numbers.Integral) and not isinstance(n_frames, bool)
+        if not is_int or n_frames < 0:
             raise ValueError(f"n_frames must be an int >= 0. Got {n_frames!r} instead.")
         n_frames = int(n_frames)
     if duration is not None:
-        if not isinstance(duration, numbers.Real) or not (math.isfinite(duration) and duration >= 0):
+        is_real = isinstance(duration, numbers.Real) and not isinstance(duration, bool)
+        if not is_real or not (math.isfinite(duration) and duration >= 0):
             raise ValueError(f"duration must be a finite number >= 0. Got {duration!r} instead.")
         n_frames = int(math.ceil(duration * fps - _FRAME_TOLERANCE))
 
@@ -228,10 +231,11 @@ def segments_to_labels(
     if outside.size and out_of_range == "raise":
         index = int(outside[0])
         raise ValueError(
-            f"{_describe_segment(index, starts, ends, steps).capitalize()} lies outside the "
+            f"{_describe_segment(index, starts, ends, steps, capital=True)} lies outside the "
             f"video, which spans 0 s to {video_end:g} s ({n_frames} frames at {fps:g} fps); "
-            f"{outside.size} of {len(steps)} segments lie outside it. Check the frame rate and the number of frames, "
-            "or pass out_of_range='clip' to cut segments to the video."
+            f"{outside.size} of {len(steps)} segments lie outside it. Check the frame rate "
+            "and the number of frames, or pass out_of_range='clip' to cut segments to the "
+            "video."
         )
     starts = np.clip(starts, 0.0, video_end)
     ends = np.clip(ends, 0.0, video_end)
@@ -246,7 +250,7 @@ def segments_to_labels(
     for index in range(len(steps)):
         if stop[index] <= first[index]:
             warnings.warn(
-                f"{_describe_segment(index, starts, ends, steps).capitalize()} covers no "
+                f"{_describe_segment(index, starts, ends, steps, capital=True)} covers no "
                 f"frame centre at {fps:g} fps, so the step is missing there. Use a higher "
                 "frame rate to keep segments shorter than one frame.",
                 UserWarning,
@@ -261,7 +265,7 @@ def segments_to_labels(
             other = int(owner[frame])
             if overlap == "raise":
                 raise ValueError(
-                    f"{_describe_segment(other, starts, ends, steps).capitalize()} and "
+                    f"{_describe_segment(other, starts, ends, steps, capital=True)} and "
                     f"{_describe_segment(index, starts, ends, steps)} both cover frame "
                     f"{frame} ({frame / fps:g} s to {(frame + 1) / fps:g} s). Fix the "
                     "annotation, or pass overlap='first' or overlap='last' to let the "

@@ -123,6 +123,7 @@ def plot_transport_plan(
     cmap="Blues",
     sink_cmap="Oranges",
     figsize=(7.5, 6.5),
+    fig=None,
 ):
     """Draw a transport plan between two videos, with its sink row and column apart.
 
@@ -158,11 +159,16 @@ def plot_transport_plan(
     cmap, sink_cmap : str, default="Blues", "Oranges"
         Colour maps of the plan and of the sink shares.
     figsize : (float, float), default=(7.5, 6.5)
-        The figure size in inches.
+        The figure size in inches, for a new figure.
+    fig : :class:`~matplotlib.figure.Figure` or :class:`~matplotlib.figure.SubFigure`, \
+default=None
+        An empty figure or subfigure to draw into, such as one of ``plt.figure().subfigures(
+        1, 2)`` to set two plans side by side; a new figure by default.
 
     Returns
     -------
-    fig : :class:`~matplotlib.figure.Figure`
+    fig : :class:`~matplotlib.figure.Figure` or :class:`~matplotlib.figure.SubFigure`
+        The figure drawn into.
 
     Raises
     ------
@@ -239,7 +245,8 @@ def plot_transport_plan(
         legend_columns = min(len(label_colors), 5)
         bottom += (0.4 + 0.25 * math.ceil(len(label_colors) / legend_columns)) / figsize[1]
 
-    fig = plt.figure(figsize=figsize)
+    if fig is None:
+        fig = plt.figure(figsize=figsize)
     grid = fig.add_gridspec(
         len(heights), len(widths), width_ratios=widths, height_ratios=heights,
         wspace=0, hspace=0, left=0.11, right=0.88, bottom=bottom, top=0.9,

@@ -117,7 +117,8 @@ def test_missing_file(tmp_path):
 @pytest.mark.parametrize("name", ["truncated", "text", "empty"])
 def test_unreadable_file_named(corrupt_files, name):
     path = corrupt_files[name]
-    with pytest.raises(VideoReadError, match=f"Could not open the video file .*{name}.mp4") as info:
+    message = f"Could not open the video file .*{name}.mp4"
+    with pytest.raises(VideoReadError, match=message) as info:
         read_video(path)
     assert info.value.path == str(path)
     assert isinstance(info.value, ValueError)

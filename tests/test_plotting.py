@@ -110,6 +110,17 @@ def test_plan_without_sink(tmp_path):
     assert len(fig.axes) == 2
 
 
+def test_plans_side_by_side(augmented_plan, tmp_path):
+    fig = plt.figure(figsize=(12, 5))
+    left, right = fig.subfigures(1, 2)
+    assert plot_transport_plan(augmented_plan[:4, :4], sink=False, fig=left) is left
+    assert plot_transport_plan(augmented_plan, fig=right, title="partial") is right
+    save_png(fig, tmp_path / "side_by_side.png")
+    assert len(left.axes) == 2
+    assert len(right.axes) == 5
+    assert len(axes_with_label(fig, "frames of video A")) == 2
+
+
 def test_plan_with_real_label_strips(coffee, tmp_path):
     labels_a, labels_b = coffee.y[3], coffee.y[2]
     n_a, n_b = len(labels_a), len(labels_b)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from sk_realign._validation import check_labels, check_videos
 from sk_realign.datasets import (
     load_breakfast,
     load_crosstask,
@@ -156,7 +157,8 @@ def test_step_csv_number_forms(tmp_path):
 def test_conflicting_names_across_files(tmp_path):
     (tmp_path / "a.csv").write_text("0,1,1. take bread\n")
     (tmp_path / "b.csv").write_text("0,1,1. take toast\n")
-    with pytest.raises(ValueError, match="Step 1 is named 'take toast' in .*b.csv but 'take bread'"):
+    message = "Step 1 is named 'take toast' in .*b.csv but 'take bread'"
+    with pytest.raises(ValueError, match=message):
         load_egoprocel(tmp_path, fps=1)
 
 
@@ -384,6 +386,11 @@ def test_breakfast_real_round_trip(coffee, breakfast_layout):
     for loaded, expected in zip(data.X, coffee.X):
         assert loaded.dtype == np.float32
         np.testing.assert_array_equal(loaded, expected)
+
+    # The Bunch passes the data contract as it is.
+    videos = check_videos(data.X)
+    labels = check_labels(data.y, lengths=[len(video) for video in videos])
+    assert [len(y) for y in labels] == [917, 1119, 472, 271, 571]
 
 
 def test_breakfast_labels_only(coffee, breakfast_layout):
