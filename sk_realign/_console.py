@@ -1,7 +1,7 @@
 """Terminal output of the ``sk-realign`` command: status lines, warnings and a progress bar.
 
-The library reports through :mod:`logging` and :mod:`warnings` only; this module turns both
-into one-line messages on standard error while a command runs, and draws the training
+The library reports through :mod:`logging` and :mod:`warnings` only. While a command runs,
+this module turns both into one-line messages on standard error, and draws the training
 progress that :class:`~sk_realign.RealignEmbedder` logs as a progress bar. Results (tables)
 go to standard output, so that they can be piped or redirected on their own.
 """
@@ -102,7 +102,7 @@ class ProgressBar:
 
 
 class Console:
-    """Where a command writes: results to ``stdout``, everything else to ``stderr``.
+    """The output streams of a command: results to ``stdout``, everything else to ``stderr``.
 
     Parameters
     ----------

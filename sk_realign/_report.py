@@ -1,8 +1,8 @@
 """The report folder of the ``sk-realign`` command: figures, a JSON record and score tables.
 
-A report folder holds PNG figures and one ``report.json`` that lists every figure with its
-title, and every parameter, score and timing of the run, so that a run can be read by a
-person (the figures) and compared by a program (the JSON).
+A report folder contains PNG figures and one ``report.json``. The JSON lists every figure
+with its title, and every parameter, score and timing of the run, so that a person can
+read a run (the figures) and a program can compare runs (the JSON).
 """
 
 import datetime

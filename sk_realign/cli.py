@@ -3,8 +3,8 @@
 Subcommands:
 
 - ``sk-realign demo`` trains :class:`~sk_realign.RealignEmbedder` on the bundled Breakfast
-  coffee videos, segments them with :class:`~sk_realign.KeyStepSegmenter`, prints the
-  scores of both evaluation protocols next to two baselines (the raw features with the
+  coffee videos and segments them with :class:`~sk_realign.KeyStepSegmenter`. It prints
+  the scores of both evaluation protocols next to two baselines (the raw features with the
   same segmenter, and a uniform split) and writes a report folder of figures and JSON.
 - ``sk-realign discover PATH... --k N`` does the same for the user's feature or video
   files: one CSV of per-frame key steps per video, the report, and scores when
@@ -100,7 +100,7 @@ def _positive_float(text):
 
 
 def _optional_float(text):
-    """A float, or ``none`` for ``None`` (``--zeta none`` removes the sink)."""
+    """Parse a float, or ``none`` as ``None`` (``--zeta none`` removes the sink)."""
     if text.strip().lower() == "none":
         return None
     try:
@@ -361,7 +361,9 @@ def main(argv=None):
     except SystemExit as exit_request:
         # --help, --version and usage errors end here; return their status.
         code = exit_request.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else 1
 
     console = Console(quiet=args.quiet)
     where = f"{PROG} {args.command}"
@@ -489,7 +491,7 @@ def _read_video_files(paths, fps, console, skip_unreadable):
     """Decode video files to RGB frames at ``fps`` frames per second.
 
     With ``skip_unreadable``, a file that fails to decode is reported and left out, so the
-    other videos of the run are not lost; the paths of the files read are returned too.
+    other videos of the run are not lost. Returns the frames and the paths of the files read.
     """
     from .embedder import RealignEmbedder
     from .io import read_videos
@@ -592,7 +594,7 @@ def _score_rows(method, video_names, scores):
 
 
 def _transport_parameters(embedder):
-    """The embedder's R-FPGWOT parameters, to align its embeddings as it was trained."""
+    """Return the embedder's R-FPGWOT parameters, to align its embeddings as it was trained."""
     parameters = embedder.get_params()
     return {name: parameters[name] for name in SHARED_TRANSPORT_PARAMETERS if name in parameters}
 
@@ -933,7 +935,7 @@ def run_discover(args, console, argv=()):
     out = prepare_output_dir(args.out)
     report = Report(out, "discover", argv=[PROG, *argv])
 
-    # Embed (unless told not to), then segment.
+    # Embed (unless --no-train is given), then segment.
     embedder = None
     if args.no_train:
         embeddings = videos
@@ -1078,7 +1080,9 @@ def run_align(args, console, argv=()):
             "video files must be embedded before they are aligned; give --max-iter N "
             "(for example 100) to train RealignEmbedder on the two recordings."
         )
-    fps = args.fps if args.fps is not None else (2.0 if kind == "video" else None)
+    fps = args.fps
+    if fps is None and kind == "video":
+        fps = 2.0
     out = prepare_output_dir(args.out)
     report = Report(out, "align", argv=[PROG, *argv])
 
