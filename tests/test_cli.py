@@ -232,7 +232,51 @@ def test_seconds_annotations_need_fps(tmp_path, capsys):
     assert_one_line_error(status, err, "--fps")
 
 
+def test_debug_shows_traceback(tmp_path, capsys):
+    missing = tmp_path / "missing.npy"
+    status, _, err = run(["discover", missing, "--k", "3", "--debug"], capsys)
+    assert status == 1
+    assert "Traceback" in err
+    assert err.strip().splitlines()[-1].startswith("sk-realign discover: error: no such file")
+
+
 # -- helpers --------------------------------------------------------------------------------
+
+
+def test_progress_bar_prints_tenths():
+    import io
+
+    from sk_realign._console import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar(20, "training", stream)
+    for done in range(1, 21):
+        bar.update(done, f"loss {1.0 / done:.3f}")
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 11
+    assert lines[0].startswith("training [")
+    assert "1/20" in lines[0]
+    assert "20/20 100%" in lines[-1]
+    assert lines[-1].endswith("loss 0.050")
+
+
+def test_score_table_layout():
+    from sk_realign._report import format_score_table
+
+    per_video = {"precision": 0.5, "recall": 0.25, "f1": 1 / 3, "iou": 0.2}
+    task = {"precision": 1.0, "recall": 0.0, "f1": 0.0, "iou": float("nan"), "mof": 0.75}
+    table = format_score_table(
+        [("method", "video 1", per_video, task), ("method", "overall", per_video, task)]
+    )
+    lines = table.splitlines()
+    assert "per-video protocol" in lines[0]
+    assert "task-level protocol" in lines[0]
+    assert lines[3].split() == [
+        "method", "video", "1", "0.500", "0.250", "0.333", "0.200",
+        "1.000", "0.000", "0.000", "-", "0.750",
+    ]
+    assert lines[4].split()[0] == "overall"
 
 
 def test_matched_segments_split_on_jumps():
