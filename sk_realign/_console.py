@@ -93,6 +93,16 @@ class ProgressBar:
             self.stream.write(text + "\n")
             self.stream.flush()
 
+    def break_line(self):
+        """End the bar's line on a terminal, so another message can be printed below it.
+
+        The next :meth:`update` draws the bar again on a line of its own.
+        """
+        if self._interactive and self._last_length:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._last_length = 0
+
     def close(self):
         """End the bar's line on a terminal."""
         if self._interactive and not self._closed and self._last_length:
@@ -137,7 +147,8 @@ class Console:
         """Write a status line to standard error, unless quiet."""
         if self.quiet:
             return
-        self.end_progress()
+        if self._progress is not None:
+            self._progress.break_line()
         print(text, file=self.stderr, flush=True)
 
     def warning(self, text):
@@ -146,7 +157,8 @@ class Console:
         if text in self._seen_warnings:
             return
         self._seen_warnings.add(text)
-        self.end_progress()
+        if self._progress is not None:
+            self._progress.break_line()
         print(f"warning: {text}", file=self.stderr, flush=True)
 
     def start_progress(self, total, label):

@@ -138,6 +138,20 @@ def _add_training_options(parser, *, default_seed=0):
     )
 
 
+def _add_video_options(parser):
+    parser.add_argument(
+        "--backbone-weights", metavar="PATH_OR_NAME", default=None,
+        help="video files only: ResNet-50 weights for the frame encoder, a checkpoint file "
+             "or a torchvision weights name such as IMAGENET1K_V2; without them the trunk is "
+             "random and the embeddings carry little about the key steps",
+    )
+    parser.add_argument(
+        "--frame-size", type=_positive_int, default=None, metavar="PIXELS",
+        help="video files only: frames are decoded and resized to PIXELS x PIXELS "
+             "(default: the RealignEmbedder default, 224)",
+    )
+
+
 def build_parser():
     """Build the argument parser of ``sk-realign`` and its subcommands.
 
@@ -246,6 +260,7 @@ def build_parser():
         help="output folder, created if missing (default: %(default)s)",
     )
     _add_training_options(discover)
+    _add_video_options(discover)
     _add_common_options(discover)
     discover.set_defaults(handler=run_discover)
 
@@ -302,6 +317,7 @@ def build_parser():
         "--out", default="sk_realign_alignment", metavar="DIR",
         help="output folder, created if missing (default: %(default)s)",
     )
+    _add_video_options(align)
     _add_common_options(align)
     align.set_defaults(handler=run_align)
     return parser
@@ -487,7 +503,7 @@ def _read_features(paths):
     return videos
 
 
-def _read_video_files(paths, fps, console, skip_unreadable):
+def _read_video_files(paths, fps, size, console, skip_unreadable):
     """Decode video files to RGB frames at ``fps`` frames per second.
 
     With ``skip_unreadable``, a file that fails to decode is reported and left out, so the
@@ -497,7 +513,8 @@ def _read_video_files(paths, fps, console, skip_unreadable):
     from .io import read_videos
 
     # Frames are decoded at the encoder's input size, so long videos stay small in memory.
-    size = RealignEmbedder().get_params()["frame_size"]
+    if size is None:
+        size = RealignEmbedder().get_params()["frame_size"]
     console.status(f"Decoding {len(paths)} video file(s) at {fps:g} frames per second")
     result = read_videos(
         paths, fps=fps, size=size, on_error="skip" if skip_unreadable else "raise"
@@ -505,12 +522,14 @@ def _read_video_files(paths, fps, console, skip_unreadable):
     return list(result.videos), [Path(path) for path in result.paths]
 
 
-def _load_inputs(paths, fps, console, skip_unreadable=False):
+def _load_inputs(paths, args, console, skip_unreadable=False):
     """Read feature or video files; return the videos, their names and their kind."""
     paths, kind = _check_input_paths(paths)
     if kind == "features":
         return _read_features(paths), [path.stem for path in paths], kind
-    videos, read_paths = _read_video_files(paths, fps or 2.0, console, skip_unreadable)
+    videos, read_paths = _read_video_files(
+        paths, args.fps or 2.0, args.frame_size, console, skip_unreadable
+    )
     return videos, [path.stem for path in read_paths], kind
 
 
@@ -523,6 +542,10 @@ def _make_embedder(args, **overrides):
     parameters = {"random_state": args.seed, "device": args.device, "verbose": 2}
     if getattr(args, "max_iter", None):
         parameters["max_iter"] = args.max_iter
+    if getattr(args, "backbone_weights", None) is not None:
+        parameters["backbone_weights"] = args.backbone_weights
+    if getattr(args, "frame_size", None) is not None:
+        parameters["frame_size"] = args.frame_size
     parameters.update(overrides)
     return RealignEmbedder(**parameters)
 
@@ -902,7 +925,7 @@ def run_discover(args, console, argv=()):
     start = time.perf_counter()
     if args.annotation_format is not None and args.annotations is None:
         raise CommandError("--format applies to --annotations; give the annotations folder too.")
-    videos, names, kind = _load_inputs(args.paths, args.fps, console, skip_unreadable=True)
+    videos, names, kind = _load_inputs(args.paths, args, console, skip_unreadable=True)
     if kind == "video" and args.no_train:
         raise CommandError("--no-train needs feature files; video files must be embedded first.")
     if len(videos) < 2 and not args.no_train:
@@ -1072,7 +1095,7 @@ def _frames_text(start, stop, fps):
 def run_align(args, console, argv=()):
     """Align two recordings and report the matched segments and the sink."""
     start = time.perf_counter()
-    videos, names, kind = _load_inputs([args.a, args.b], args.fps, console)
+    videos, names, kind = _load_inputs([args.a, args.b], args, console)
     if names[0] == names[1]:
         names = [f"{names[0]} (A)", f"{names[1]} (B)"]
     if kind == "video" and args.max_iter == 0:
