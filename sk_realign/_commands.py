@@ -530,8 +530,15 @@ def _load_annotations(args, names, lengths, fps):
             if args.annotation_format == "egoprocel":
                 data = datasets.load_egoprocel(chosen, **options)
             else:
-                mapping = _find_mapping(annotations, args.mapping)
-                data = datasets.load_crosstask(chosen, mapping=mapping, **options)
+                # Step names come from tasks_primary.txt when it sits next to the annotations.
+                tasks = next(
+                    (path for path in (annotations / "tasks_primary.txt",
+                                       annotations.parent / "tasks_primary.txt")
+                     if path.is_file()),
+                    None,
+                )
+                mapping = _find_mapping(annotations, args.mapping) if tasks is None else None
+                data = datasets.load_crosstask(chosen, tasks=tasks, mapping=mapping, **options)
             labels = data.y
     except ValueError as error:
         message = _one_line(error)

@@ -421,3 +421,40 @@ def test_demo_writes_figures_and_report(tmp_path, capsys):
     assert uniform["per_video_protocol"]["f1"] == pytest.approx(0.713, abs=5e-4)
     assert uniform["task_protocol"]["f1"] == pytest.approx(0.577, abs=5e-4)
     assert len(report["results"]["training"]["last"]) > 0
+
+
+def test_discover_crosstask_overlap_needs_policy(data_dir, tmp_path, capsys):
+    # The real annotation of L0MVdMNihGI has steps 4 and 6 overlapping at 63.46-63.62 s.
+    rng = np.random.default_rng(0)
+    for video in ("5sOPNTbFe6A", "L0MVdMNihGI"):
+        np.save(tmp_path / f"{video}.npy", rng.random((160, 8)))
+    argv = [
+        "discover", tmp_path / "5sOPNTbFe6A.npy", tmp_path / "L0MVdMNihGI.npy", "--k", "3",
+        "--annotations", data_dir / "crosstask" / "annotations", "--format", "crosstask",
+        "--fps", "1", "--no-train", "--out", tmp_path / "out",
+    ]
+    status, _, err = run(argv, capsys)
+    assert_one_line_error(status, err, "--overlap")
+
+    status, stdout, err = run(argv + ["--overlap", "first"], capsys)
+    assert status == 0, err
+    assert "input features" in stdout
+    assert "warning: " in err
+    assert "covers no frame" in err
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["results"]["data"]["scored_videos"] == ["5sOPNTbFe6A", "L0MVdMNihGI"]
+
+    # The uniform split is scored against the labels the CrossTask reader gives.
+    from sk_realign.datasets import load_crosstask
+    from sk_realign.metrics import task_scores, uniform_segmentation
+
+    with pytest.warns(UserWarning, match="covers no frame"):
+        truth = load_crosstask(
+            data_dir / "crosstask" / "annotations", fps=1, overlap="first",
+            n_frames={"5sOPNTbFe6A": 160, "L0MVdMNihGI": 160},
+            tasks=data_dir / "crosstask" / "tasks_primary.txt",
+        ).y
+    expected = task_scores(truth, uniform_segmentation([160, 160], 3))
+    overall = report["results"]["scores"]["uniform split"]["overall"]["task_protocol"]
+    assert overall["f1"] == pytest.approx(expected.f1)
+    assert (tmp_path / "out" / "timelines_uniform_split.png").is_file()
