@@ -148,25 +148,29 @@ def solve_chain_exact(unary, smoothness):
 
     # Forward pass: keep[t, l] records whether the best path into (t, l) keeps label l
     # from frame t - 1; otherwise it comes from switch_from[t], the best label at t - 1.
+    # The ufuncs write in place because the loop runs once per frame in the interpreter.
     keep = np.empty((n_frames, n_labels), dtype=bool)
     switch_from = np.zeros(n_frames, dtype=np.int64)
     cost = unary[0].copy()
     for t in range(1, n_frames):
-        best = int(np.argmin(cost))
+        best = cost.argmin()
         switch_cost = cost[best] + smoothness
-        keep_t = cost <= switch_cost
-        keep[t] = keep_t
+        np.less_equal(cost, switch_cost, out=keep[t])
+        np.minimum(cost, switch_cost, out=cost)
+        np.add(cost, unary[t], out=cost)
         switch_from[t] = best
-        cost = np.where(keep_t, cost, switch_cost)
-        cost += unary[t]
 
-    # Backward pass along the stored decisions.
-    labels = np.empty(n_frames, dtype=np.int64)
-    labels[-1] = int(np.argmin(cost))
+    # Backward pass along the stored decisions, on Python lists for the same reason.
+    keep_rows = keep.tolist()
+    switch_list = switch_from.tolist()
+    labels = [0] * n_frames
+    current = int(cost.argmin())
+    labels[-1] = current
     for t in range(n_frames - 1, 0, -1):
-        current = labels[t]
-        labels[t - 1] = current if keep[t, current] else switch_from[t]
-    return labels
+        if not keep_rows[t][current]:
+            current = switch_list[t]
+        labels[t - 1] = current
+    return np.asarray(labels, dtype=np.int64)
 
 
 def solve_chain_alpha_expansion(unary, smoothness, *, n_iter=-1):
