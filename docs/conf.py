@@ -5,6 +5,8 @@ The gallery scripts in ``examples/`` run during the build, so the figures are pr
 released code on the bundled real data.
 """
 
+import contextlib
+import io
 import os
 import re
 import sys
@@ -111,6 +113,38 @@ def _write_benchmark_pages():
 
 
 _write_benchmark_pages()
+
+
+# -- Help text of the command --------------------------------------------------------------
+def _write_command_help():
+    """Write the ``--help`` text of ``sk-realign`` and of each subcommand, for the guide.
+
+    The text comes from the command's own parser, so the page cannot drift from the code.
+    """
+    from sk_realign.cli import build_parser
+
+    out = HERE / "user_guide" / "cli_help"
+    out.mkdir(parents=True, exist_ok=True)
+    columns = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "90"
+    try:
+        for name in ("sk-realign", "demo", "discover", "align"):
+            args = [] if name == "sk-realign" else [name]
+            text = io.StringIO()
+            with contextlib.redirect_stdout(text):
+                try:
+                    build_parser().parse_args(args + ["--help"])
+                except SystemExit:
+                    pass
+            (out / f"{name}.txt").write_text(text.getvalue(), encoding="utf-8")
+    finally:
+        if columns is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = columns
+
+
+_write_command_help()
 
 
 # -- Docstring tweaks ---------------------------------------------------------------------

@@ -42,8 +42,8 @@ pipeline = Pipeline(
         (
             "embed",
             RealignEmbedder(
-                max_iter=10,
-                n_frames=16,
+                max_iter=5,
+                n_frames=8,
                 batch_size=2,
                 device="cpu",
                 random_state=0,
