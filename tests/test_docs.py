@@ -46,7 +46,7 @@ def _documented_names():
     return names
 
 
-@pytest.mark.parametrize("page", GUIDE_PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", GUIDE_PAGES, ids=lambda page: str(page.relative_to(DOCS)))
 def test_guide_page_doctests(page):
     result = doctest.testfile(
         str(page),
