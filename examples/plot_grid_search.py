@@ -71,14 +71,13 @@ print(f"best mean F1 over the held-out folds: {search.best_score_:.3f}")
 # few points are within that spread. The dashed lines are the uniform split into *k*
 # parts, scored on the same held-out folds.
 results = search.cv_results_
-names = [
-    "tau={embed__tau:g} rho={embed__rho:g} k={segment__n_key_steps}".format(
-        **p
-    )
-    for p in results["params"]
-]
+names = []
+for params in results["params"]:
+    tau, rho = params["embed__tau"], params["embed__rho"]
+    k = params["segment__n_key_steps"]
+    names.append(f"tau={tau:g} rho={rho:g} k={k}")
 order = np.argsort(results["mean_test_score"])
-fig, ax = plt.subplots(figsize=(7.5, 4))
+fig, ax = plt.subplots(figsize=(7.5, 4.8))
 ax.barh(
     np.arange(len(order)),
     results["mean_test_score"][order],
@@ -100,7 +99,7 @@ for k, color in zip(grid["segment__n_key_steps"], ("tab:orange", "tab:green")):
         linestyle="--",
         label=f"uniform split, k={k}",
     )
-ax.legend(loc="lower right")
+ax.legend(loc="upper center", bbox_to_anchor=(0.4, -0.15), ncol=2)
 ax.set_xlabel("mean held-out F1, per-video protocol")
 ax.set_xlim(0, 1)
 ax.set_title("GridSearchCV over tau, rho and k")

@@ -1,6 +1,6 @@
 """
 ==================================================
-What the virtual sink changes: an ablation
+The virtual sink against balanced transport
 ==================================================
 
 Balanced optimal transport must move every frame's mass to some frame of the other
