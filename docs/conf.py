@@ -126,7 +126,7 @@ def _write_command_help():
     out = HERE / "user_guide" / "cli_help"
     out.mkdir(parents=True, exist_ok=True)
     columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "90"
+    os.environ["COLUMNS"] = "76"
     try:
         for name in ("sk-realign", "demo", "discover", "align"):
             args = [] if name == "sk-realign" else [name]
