@@ -162,11 +162,6 @@ def per_video_scores(y_true, y_pred):
     no cluster covers is simply left out. A video labelled with a single class and
     predicted as a single cluster always scores precision 1.
 
-    References
-    ----------
-    .. [1] S. Bansal, C. Arora and C. V. Jawahar, "My View is the Best View: Procedure
-       Learning from Egocentric Videos", ECCV 2022.
-
     Examples
     --------
     >>> import numpy as np

@@ -245,9 +245,9 @@ class KeyStepSegmenter(ClusterMixin, BaseEstimator):
     ``benchmarks/bench_segmenter.py``), the exact solver took 0.04 to 0.10 s and
     alpha-expansion 0.03 to 0.06 s, 1.3 to 1.8 times faster, with the same energy.
 
-    gco-wrapper aborts the Python process on some inputs; the costs are checked to be
-    finite before any call, and one key step, one-frame videos and ``smoothness=0`` are
-    solved without it.
+    gco-wrapper aborts the Python process on some inputs. The costs are therefore checked
+    to be finite before any call, and one key step, one-frame videos and
+    ``smoothness=0`` are solved without it.
 
     References
     ----------
@@ -255,8 +255,6 @@ class KeyStepSegmenter(ClusterMixin, BaseEstimator):
        Graph Cuts", IEEE TPAMI 23(11), 2001.
     .. [2] J. C. Bezdek, "Pattern Recognition with Fuzzy Objective Function Algorithms",
        Plenum Press, 1981.
-    .. [3] S. Bansal, C. Arora and C. V. Jawahar, "My View is the Best View: Procedure
-       Learning from Egocentric Videos", ECCV 2022.
 
     Examples
     --------
