@@ -1,9 +1,9 @@
 """Hungarian-matched precision, recall, F1 and IoU of unsupervised key-step segmentations.
 
-An unsupervised segmenter labels frames with cluster ids that carry no names, so each
-score first matches clusters to ground-truth classes one to one with the Hungarian
-algorithm (:func:`scipy.optimize.linear_sum_assignment`), maximising the number of frames
-on which a cluster and its class agree. Background (label 0, or a name such as ``"SIL"``)
+An unsupervised segmenter labels frames with cluster ids that carry no names. Each score
+therefore first matches clusters to ground-truth classes one to one with the Hungarian
+algorithm (:func:`scipy.optimize.linear_sum_assignment`). The matching maximises the
+number of frames on which a cluster and its class agree. Background (label 0, or a name such as ``"SIL"``)
 is a class like any other in both protocols, as in the procedure-learning literature.
 
 Two protocols differ in where the matching is done and in what counts:
