@@ -38,7 +38,7 @@ def _exponents(tau, eps):
 
 
 def _max_change(new, old):
-    return float((new - old).abs().max()) if new.numel() else 0.0
+    return float((new - old).detach().abs().max()) if new.numel() else 0.0
 
 
 def sinkhorn_log(log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, max_iter, tol):
@@ -121,7 +121,7 @@ def sinkhorn_scaling(log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, m
         kernel_v = (kernel @ v.unsqueeze(-1)).squeeze(-1)
         log_u = phi * (log_a - torch.log(kernel_v.clamp_min(tiny))) - damping * f
         log_u = torch.where(mask_a, log_u, 0.0)
-        if float(log_u.abs().max()) > threshold:
+        if float(log_u.detach().abs().max()) > threshold:
             f = f + eps * log_u
             log_u = torch.zeros_like(log_u)
             kernel = _stabilised_kernel(log_kernel, f, g, eps)
@@ -130,7 +130,7 @@ def sinkhorn_scaling(log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, m
         kernel_u = (u.unsqueeze(-2) @ kernel).squeeze(-2)
         log_v = phi * (log_b - torch.log(kernel_u.clamp_min(tiny))) - damping * g
         log_v = torch.where(mask_b, log_v, 0.0)
-        if float(log_v.abs().max()) > threshold:
+        if float(log_v.detach().abs().max()) > threshold:
             g = g + eps * log_v
             log_v = torch.zeros_like(log_v)
             kernel = _stabilised_kernel(log_kernel, f, g, eps)

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 STRUCTURES = ("temporal", "feature", "kernel")
 TEMPORAL_PRODUCTS = ("auto", "prefix", "dense")
+INITS = ("prior", "feature")
 
 
 def _check_real(value, name, low, high, *, low_open=False, high_open=False, allow_none=False):
@@ -168,6 +169,7 @@ def solve_rfpgwot(
     max_inner_iter=25,
     tol=1e-6,
     method="scaling",
+    init="prior",
     differentiable=False,
     temporal_product="auto",
     memory_limit=None,
@@ -256,6 +258,11 @@ def solve_rfpgwot(
         ``"scaling"`` iterates on scalings of a log-stabilised kernel (two matrix-vector
         products per iteration); ``"log"`` runs log-sum-exp updates, slower but the
         reference for the stabilised path.
+    init : {"prior", "feature"}, default="prior"
+        Plan at which the GW term is first linearised: the prior-weighted independent
+        plan :math:`a b^\top \odot \tilde Q^\phi`, or the plan of the feature cost alone
+        (the ``rho=0`` problem, one extra Sinkhorn loop), which starts the structure term
+        from the content match. See Notes.
     differentiable : bool, default=False
         ``False`` solves under :func:`torch.no_grad` (use the envelope theorem: the
         gradient of the cost at a fixed optimal plan); ``True`` keeps the autograd graph
@@ -316,6 +323,15 @@ def solve_rfpgwot(
 
     Pairs of a batch run the same number of steps, until every pair has converged.
 
+    With the prior off, the independent plan is uniform. The temporal structure is
+    symmetric under reversing either sequence, so the uniform start is a saddle point
+    that the MM steps never leave when nothing else breaks the symmetry: with ``rho=1``
+    the plan stays an even mixture of the diagonal and the anti-diagonal. ``init="feature"``
+    starts from the feature match instead and then follows the structure.
+
+    With ``rho=1`` the factor :math:`1 - \rho` also removes the sink cost, so parking
+    is free and frames drift to the sink; use ``zeta=None`` for plain entropic GW.
+
     References
     ----------
     .. [1] Peyré, G., Cuturi, M. and Solomon, J. (2016). Gromov-Wasserstein averaging of
@@ -349,6 +365,7 @@ def solve_rfpgwot(
     _check_choice(metric, "metric", METRICS)
     _check_choice(structure, "structure", STRUCTURES)
     _check_choice(method, "method", tuple(SOLVERS))
+    _check_choice(init, "init", INITS)
     _check_choice(temporal_product, "temporal_product", TEMPORAL_PRODUCTS)
     if memory_limit is not None:
         memory_limit = _check_int(memory_limit, "memory_limit", 0)
@@ -374,7 +391,7 @@ def solve_rfpgwot(
             x, y, mask_x, mask_y, rho=rho, tau=tau, zeta=zeta, eps=eps,
             laplace_scale=laplace_scale, prior_weight=prior_weight, metric=metric,
             structure=structure, kernel_scale=kernel_scale, max_outer_iter=max_outer_iter,
-            max_inner_iter=max_inner_iter, tol=tol, method=method,
+            max_inner_iter=max_inner_iter, tol=tol, method=method, init=init,
             temporal_product=temporal_product,
         )
 
@@ -399,7 +416,8 @@ def solve_rfpgwot(
 
 def _solve(
     x, y, mask_x, mask_y, *, rho, tau, zeta, eps, laplace_scale, prior_weight, metric,
-    structure, kernel_scale, max_outer_iter, max_inner_iter, tol, method, temporal_product,
+    structure, kernel_scale, max_outer_iter, max_inner_iter, tol, method, init,
+    temporal_product,
 ):
     """Run the MM iterations on a validated, batched problem."""
     dtype, device = x.dtype, x.device
@@ -446,22 +464,33 @@ def _solve(
     log_reference = torch.where(mask_plan, log_reference, NEG_LOG)
     reference_mass = torch.exp(log_reference).sum((-1, -2))
 
-    # Structure operators and the GW gradient at the prior-weighted independent plan.
+    sinkhorn = SOLVERS[method]
+    g = torch.zeros_like(log_b)
+    n_inner_iter = 0
+
+    # Structure operators and the GW gradient at the starting plan.
     gradient = None
     if rho > 0:
         options = dict(structure=structure, metric=metric, kernel_scale=kernel_scale,
                        product=temporal_product)
         structure_x = _structure(x, mask_x, positions_x, n_real, **options)
         structure_y = _structure(y, mask_y, positions_y, m_real, **options)
-        initial = torch.exp(log_reference[:, :n, :m])
+        if init == "prior":
+            initial = torch.exp(log_reference[:, :n, :m])
+        else:
+            log_kernel = torch.where(mask_plan, log_reference - cost / eps, NEG_LOG)
+            initial, _, g, inner = sinkhorn(
+                log_kernel, log_a, log_b, mask_a, mask_b, eps=eps, tau=tau, g=g,
+                max_iter=max_inner_iter, tol=tol,
+            )
+            del log_kernel
+            n_inner_iter += inner
+            initial = initial[:, :n, :m]
         gradient = gw_gradient(initial, structure_x, structure_y)
         del initial
 
-    sinkhorn = SOLVERS[method]
-    g = torch.zeros_like(log_b)
     history = []
     converged = torch.zeros(batch, dtype=torch.bool, device=device)
-    n_inner_iter = 0
     gw = torch.zeros(batch, dtype=dtype, device=device)
     plan = None
     for step in range(max_outer_iter):
