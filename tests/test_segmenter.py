@@ -338,12 +338,13 @@ def test_real_features_against_uniform_split(coffee):
 
     # Measured with the defaults and random_state=0 (benchmarks/bench_segmenter.py). The
     # run is deterministic, so a change of more than 0.01 is a change of behaviour. The
-    # raw features beat the uniform split per video but lose to it at task level.
-    assert per_video.f1 == pytest.approx(0.748, abs=0.01)
-    assert per_video.iou == pytest.approx(0.539, abs=0.01)
-    assert task.f1 == pytest.approx(0.447, abs=0.01)
-    assert task.iou == pytest.approx(0.278, abs=0.01)
-    assert task.mof == pytest.approx(0.436, abs=0.01)
+    # raw features beat the uniform split per video but lose to it at task level (seed 0
+    # is a good one: the mean over seeds 0 to 4 is 0.52 at task level).
+    assert per_video.f1 == pytest.approx(0.735, abs=0.01)
+    assert per_video.iou == pytest.approx(0.608, abs=0.01)
+    assert task.f1 == pytest.approx(0.562, abs=0.01)
+    assert task.iou == pytest.approx(0.373, abs=0.01)
+    assert task.mof == pytest.approx(0.517, abs=0.01)
     assert uniform_per_video.f1 == pytest.approx(0.713, abs=0.001)
     assert uniform_task.f1 == pytest.approx(0.577, abs=0.001)
 
