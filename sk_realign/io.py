@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["VideoReadError", "read_video", "read_videos", "iter_frame_batches"]
+__all__ = ["VideoReadError", "probe_video", "read_video", "read_videos", "iter_frame_batches"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +109,76 @@ def _to_rgb(frame, size):
     return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
 
 
+def _open(path):
+    """Open a video file with PyAV, turning its failures into errors that name the file."""
+    av = _import_av()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Video file {str(path)!r} not found.")
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as error:
+        raise VideoReadError(
+            f"Could not open the video file {str(path)!r}: {error}. The file may be "
+            "corrupt, truncated or not a video.",
+            path,
+        ) from error
+    if not container.streams.video:
+        container.close()
+        raise VideoReadError(f"The file {str(path)!r} has no video stream.", path)
+    return av, path, container
+
+
+def probe_video(path):
+    """Read the frame rate, length and frame size of a video file without decoding it.
+
+    The values come from the container's header, so they are what the file declares: a
+    damaged file may decode to fewer frames.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The video file.
+
+    Returns
+    -------
+    info : :class:`~sklearn.utils.Bunch`
+        With the fields ``fps`` (the average frame rate, or ``None`` when the file gives
+        none), ``n_frames`` (the declared number of frames, or ``None`` when unknown),
+        ``duration`` (in seconds, or ``None``), ``height`` and ``width`` (in pixels).
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` is not an existing file.
+    VideoReadError
+        When the file cannot be opened or has no video stream.
+
+    Examples
+    --------
+    >>> from sk_realign.io import probe_video
+    >>> probe_video("take_1.mp4")  # doctest: +SKIP
+    {'fps': 29.97002997002997, 'n_frames': 120, 'duration': 4.004, 'height': 144, 'width': 176}
+    """
+    _, _, container = _open(path)
+    with container:
+        stream = container.streams.video[0]
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            # The container's duration is in microseconds (FFmpeg's AV_TIME_BASE).
+            duration = container.duration / 1_000_000
+        else:
+            duration = None
+        return Bunch(
+            fps=float(stream.average_rate) if stream.average_rate else None,
+            n_frames=int(stream.frames) if stream.frames else None,
+            duration=duration,
+            height=stream.codec_context.height,
+            width=stream.codec_context.width,
+        )
+
+
 def _frame_period(frame, stream):
     """Return how long a frame is shown, in seconds, from the best source available."""
     if frame.duration and frame.time_base is not None:
@@ -120,23 +190,8 @@ def _frame_period(frame, stream):
 
 def _iter_frames(path, fps, size, max_frames):
     """Yield sampled RGB frames of a video file one at a time (see the module docstring)."""
-    av = _import_av()
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Video file {str(path)!r} not found.")
-
-    try:
-        container = av.open(str(path))
-    except av.FFmpegError as error:
-        raise VideoReadError(
-            f"Could not open the video file {str(path)!r}: {error}. The file may be "
-            "corrupt, truncated or not a video.",
-            path,
-        ) from error
-
+    av, path, container = _open(path)
     with container:
-        if not container.streams.video:
-            raise VideoReadError(f"The file {str(path)!r} has no video stream.", path)
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
 

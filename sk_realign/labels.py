@@ -371,7 +371,7 @@ def read_mapping(path):
 
     mapping = {}
     seen_names = {}
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:
         for line_number, line in enumerate(f, start=1):
             line = line.strip()
             if not line:

@@ -135,9 +135,9 @@ def plot_transport_plan(
     Parameters
     ----------
     plan : ndarray of shape (N + 1, M + 1) or (N, M), or Alignment
-        Either the augmented plan whose last row and column are the sink (the solver's
-        convention), or the real ``N x M`` block together with ``sink_mass_a`` and
-        ``sink_mass_b``, or an :class:`~sk_realign.Alignment`, whose ``plan``,
+        The augmented plan, whose last row and column are the sink (the solver's
+        convention). Or the real ``N x M`` block, given with ``sink_mass_a`` and
+        ``sink_mass_b``. Or an :class:`~sk_realign.Alignment`, whose ``plan``,
         ``sink_mass_a`` and ``sink_mass_b`` are used.
     sink_mass_a : array-like of shape (N,), default=None
         The fraction in [0, 1] of each frame of A's mass that goes to the sink, as in
@@ -237,16 +237,18 @@ default=None
         + [0.06, 0.035] + [0.24, 0.035] * has_sink
     )
     heights = [0.035, gap] * strip_b + [1.0] + [gap * 1.5, 0.05] * has_sink
-    # The legend of the label strips needs room below the axes.
+    if fig is None:
+        fig = plt.figure(figsize=figsize)
+
+    # The legend of the label strips needs room below the axes, in inches of the figure
+    # (or subfigure) drawn into.
     bottom = 0.1
     if strip_a or strip_b:
         shown = [labels for labels in (labels_a, labels_b) if labels is not None]
         label_colors = _label_colors(shown, background)
         legend_columns = min(len(label_colors), 5)
-        bottom += (0.4 + 0.25 * math.ceil(len(label_colors) / legend_columns)) / figsize[1]
-
-    if fig is None:
-        fig = plt.figure(figsize=figsize)
+        height = fig.bbox.height / fig.dpi
+        bottom += (0.4 + 0.25 * math.ceil(len(label_colors) / legend_columns)) / height
     grid = fig.add_gridspec(
         len(heights), len(widths), width_ratios=widths, height_ratios=heights,
         wspace=0, hspace=0, left=0.11, right=0.88, bottom=bottom, top=0.9,

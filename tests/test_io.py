@@ -1,10 +1,17 @@
 import builtins
 import logging
+import wave
 
 import numpy as np
 import pytest
 
-from sk_realign.io import VideoReadError, iter_frame_batches, read_video, read_videos
+from sk_realign.io import (
+    VideoReadError,
+    iter_frame_batches,
+    probe_video,
+    read_video,
+    read_videos,
+)
 
 # The clip has 120 frames of 176 x 144 at 30000/1001 fps, so it spans 120 * 1001 / 30000 s.
 N_FRAMES = 120
@@ -236,3 +243,29 @@ def test_missing_pyav_named(clip, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", import_without_av)
     with pytest.raises(ImportError, match=r"pip install 'sk_realign\[video\]'"):
         read_video(clip)
+
+
+def test_probe_video(clip):
+    info = probe_video(clip)
+    assert info.fps == pytest.approx(SOURCE_FPS)
+    assert info.n_frames == N_FRAMES
+    assert info.duration == pytest.approx(DURATION)
+    assert (info.height, info.width) == (144, 176)
+
+
+def test_probe_unreadable_file(corrupt_files, tmp_path):
+    with pytest.raises(VideoReadError, match="text.mp4"):
+        probe_video(corrupt_files["text"])
+    with pytest.raises(FileNotFoundError, match="absent.mp4"):
+        probe_video(tmp_path / "absent.mp4")
+
+
+def test_audio_only_file_rejected(tmp_path):
+    path = tmp_path / "tone.wav"
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(np.zeros(800, dtype=np.int16).tobytes())
+    with pytest.raises(VideoReadError, match="tone.wav' has no video stream"):
+        read_video(path)

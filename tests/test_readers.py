@@ -154,6 +154,15 @@ def test_step_csv_number_forms(tmp_path):
     assert names == {1: "take bread", 2: "spread butter", 3: "step 3"}
 
 
+def test_step_csv_with_bom_and_crlf(tmp_path):
+    path = tmp_path / "video.csv"
+    text = "0.0,1.5,1. take bread\r\n1.5,3.0,2. spread butter\r\n"
+    path.write_bytes(text.encode("utf-8-sig"))
+    segments, names = read_step_csv(path)
+    assert segments == [(0.0, 1.5, 1), (1.5, 3.0, 2)]
+    assert names == {1: "take bread", 2: "spread butter"}
+
+
 def test_conflicting_names_across_files(tmp_path):
     (tmp_path / "a.csv").write_text("0,1,1. take bread\n")
     (tmp_path / "b.csv").write_text("0,1,1. take toast\n")

@@ -20,6 +20,9 @@ Supported layouts:
 
 Features are ``.npy`` or whitespace-separated text files, one per video, of shape
 ``(n_frames, d)``, named after the video.
+
+Text files are read as UTF-8; a leading byte-order mark, as some spreadsheet programs write,
+is ignored, and so are Windows line endings.
 """
 
 import csv
@@ -116,7 +119,7 @@ def read_step_csv(path):
     path = Path(path)
     segments = []
     step_names = {}
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         for line_number, row in enumerate(csv.reader(f), start=1):
             if not row or all(not field.strip() for field in row):
                 continue
@@ -173,7 +176,7 @@ def read_crosstask_csv(path):
     """
     path = Path(path)
     segments = []
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         for line_number, row in enumerate(csv.reader(f), start=1):
             if not row or all(not field.strip() for field in row):
                 continue
@@ -224,7 +227,7 @@ def read_crosstask_tasks(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CrossTask task file {str(path)!r} not found.")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
 
     tasks = {}
     position = 0
@@ -281,7 +284,7 @@ def read_frame_labels(path, mapping):
         For a name missing from ``mapping``; the message gives the file.
     """
     path = Path(path)
-    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    names = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
     names = [name for name in names if name]
     try:
         return names_to_ids(names, mapping)
