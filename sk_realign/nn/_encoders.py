@@ -3,10 +3,9 @@
 Both encoders look at a short temporal context of each frame: frame ``t`` is encoded
 together with the frames ``t - stride, t - 2 stride, ...`` (clipped at the first frame), so
 the input of :meth:`forward` has a context axis of length ``n_context``. Each encoder also
-has a ``frame_features`` method that turns raw video frames into the per-frame input of
-that context (the identity for features, the CNN trunk for RGB frames), so that a video is
-encoded by computing per-frame inputs once and stacking their contexts with
-:func:`context_indices`.
+has a ``frame_features`` method that turns raw video frames into per-frame inputs: the
+identity for features, the CNN trunk for RGB frames. A video is encoded by computing its
+per-frame inputs once and stacking their contexts with :func:`context_indices`.
 """
 
 import math
@@ -145,10 +144,10 @@ class FeatureEncoder(nn.Module):
     """Encoder of precomputed per-frame features.
 
     Each frame and its context frames (``n_context`` of them) pass through two temporal
-    convolution blocks (1-D convolution over the context axis with kernel 3 and padding 1,
-    batch norm, ReLU, ``hidden_dim`` channels), a max-pool over the context, two fully
-    connected layers of ``hidden_dim`` units with ReLU and dropout, and a linear
-    projection to ``embedding_dim``.
+    convolution blocks: a 1-D convolution over the context axis (kernel 3, padding 1,
+    ``hidden_dim`` channels), batch norm and ReLU. A max-pool over the context follows,
+    then two fully connected layers of ``hidden_dim`` units with ReLU and dropout, and a
+    linear projection to ``embedding_dim``.
 
     Parameters
     ----------

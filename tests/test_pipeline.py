@@ -1,0 +1,65 @@
+"""RealignEmbedder and KeyStepSegmenter in a Pipeline and a GridSearchCV on real data."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import Pipeline
+
+from sk_realign import KeyStepSegmenter, RealignEmbedder
+
+# A few short iterations: these tests check the composition, not the quality.
+EMBED = dict(max_iter=4, n_frames=8, batch_size=2, device="cpu", random_state=0)
+
+
+def _pipeline(n_key_steps=5):
+    return Pipeline([
+        ("embed", RealignEmbedder(**EMBED)),
+        ("segment", KeyStepSegmenter(n_key_steps=n_key_steps, n_init=2, random_state=0)),
+    ])
+
+
+def test_pipeline_fits_and_predicts(coffee):
+    pipeline = _pipeline().fit(coffee.X)
+    labels = pipeline.predict(coffee.X)
+
+    assert [len(video_labels) for video_labels in labels] == [len(video) for video in coffee.X]
+    assert all(video_labels.min() >= 0 for video_labels in labels)
+    assert all(video_labels.max() < 5 for video_labels in labels)
+    assert pipeline.named_steps["segment"].cluster_centers_.shape == (5, 128)
+
+    score = pipeline.score(coffee.X, coffee.y)
+    assert 0.0 < score <= 1.0
+
+
+def test_pipeline_clone_is_unfitted(coffee):
+    pipeline = _pipeline().fit(coffee.X[:2])
+    copy = clone(pipeline)
+    assert not hasattr(copy.named_steps["embed"], "module_")
+    assert copy.named_steps["embed"].get_params() == pipeline.named_steps["embed"].get_params()
+
+
+def test_grid_search_over_videos(coffee):
+    grid = {
+        "embed__tau": [0.5, 1.0],
+        "embed__rho": [0.0, 0.5],
+        "segment__n_key_steps": [3, 5],
+    }
+    search = GridSearchCV(_pipeline(), grid, cv=KFold(n_splits=2), error_score="raise")
+    search.fit(coffee.X, coffee.y)
+
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 8
+    assert np.isfinite(scores).all()
+    assert ((scores > 0) & (scores <= 1)).all()
+    assert search.best_index_ == int(np.argmax(scores))
+    assert search.best_score_ == pytest.approx(scores.max())
+    for name, values in grid.items():
+        assert search.best_params_[name] in values
+
+    # The refitted pipeline carries the chosen parameters into its steps.
+    best = search.best_estimator_
+    assert best.named_steps["embed"].tau == search.best_params_["embed__tau"]
+    assert best.named_steps["segment"].n_key_steps == search.best_params_["segment__n_key_steps"]
+    labels = best.predict(coffee.X[:1])
+    assert len(labels[0]) == len(coffee.X[0])
