@@ -174,6 +174,19 @@ def _load_inputs(paths, args, console, skip_unreadable=False):
 # -- shared stages ------------------------------------------------------------------------
 
 
+def _check_device(args):
+    """Reject ``--device cuda`` before any work when torch finds no CUDA device."""
+    if args.device != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise CommandError(
+            "--device cuda was given, but torch finds no CUDA device; use --device cpu, or "
+            "--device auto to take a GPU only when there is one."
+        )
+
+
 def _make_embedder(args, **overrides):
     from .embedder import RealignEmbedder
 
@@ -342,6 +355,7 @@ def _history_summary(history):
 def run_demo(args, console, argv=()):
     """Train, segment and score on the bundled Breakfast coffee videos."""
     start = time.perf_counter()
+    _check_device(args)
     out = prepare_output_dir(args.out)
 
     from .datasets import load_breakfast_coffee
@@ -568,6 +582,7 @@ def _write_label_csv(path, labels, fps):
 def run_discover(args, console, argv=()):
     """Segment the user's videos into key steps and write them with a report."""
     start = time.perf_counter()
+    _check_device(args)
     if args.annotation_format is not None and args.annotations is None:
         raise CommandError("--format applies to --annotations; give the annotations folder too.")
     videos, names, kind = _load_inputs(args.paths, args, console, skip_unreadable=True)
@@ -740,6 +755,7 @@ def _frames_text(start, stop, fps):
 def run_align(args, console, argv=()):
     """Align two recordings and report the matched segments and the sink."""
     start = time.perf_counter()
+    _check_device(args)
     videos, names, kind = _load_inputs([args.a, args.b], args, console)
     if names[0] == names[1]:
         names = [f"{names[0]} (A)", f"{names[1]} (B)"]

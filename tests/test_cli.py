@@ -232,6 +232,17 @@ def test_seconds_annotations_need_fps(tmp_path, capsys):
     assert_one_line_error(status, err, "--fps")
 
 
+def test_cuda_requested_without_gpu(coffee_files, tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    paths = sorted((coffee_files / "features").glob("*.npy"))[:2]
+    status, _, err = run(
+        ["discover", *paths, "--k", "3", "--device", "cuda", "--out", tmp_path / "out"], capsys
+    )
+    assert_one_line_error(status, err, "--device cuda", "--device cpu")
+
+
 def test_debug_shows_traceback(tmp_path, capsys):
     missing = tmp_path / "missing.npy"
     status, _, err = run(["discover", missing, "--k", "3", "--debug"], capsys)
