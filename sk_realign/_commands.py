@@ -129,15 +129,14 @@ def _read_feature_file(path):
 
 def _read_features(paths):
     videos = [_read_feature_file(path) for path in paths]
-    sizes = {video.shape[1] for video in videos}
-    if len(sizes) > 1:
-        first = videos[0].shape[1]
-        odd = next(p for p, v in zip(paths, videos) if v.shape[1] != first)
-        raise CommandError(
-            f"{str(odd)!r} has {dict(zip(paths, videos))[odd].shape[1]} features per frame but "
-            f"{str(paths[0])!r} has {first}; extract every video's features with the same "
-            "backbone."
-        )
+    n_features = videos[0].shape[1]
+    for path, video in zip(paths, videos):
+        if video.shape[1] != n_features:
+            raise CommandError(
+                f"{str(path)!r} has {video.shape[1]} features per frame but "
+                f"{str(paths[0])!r} has {n_features}; extract every video's features with "
+                "the same backbone."
+            )
     return videos
 
 
