@@ -561,9 +561,14 @@ def _load_annotations(args, names, lengths, fps):
 
     for index, path, label in zip(scored, chosen, labels):
         if len(label) != lengths[index]:
+            fix = (
+                "the label file needs one line per feature row"
+                if args.annotation_format == "breakfast"
+                else "check that --fps is the frame rate of the features"
+            )
             raise CommandError(
                 f"{str(path)!r} gives {len(label)} labels but video {names[index]!r} has "
-                f"{lengths[index]} frames; give one label per frame (check --fps)."
+                f"{lengths[index]} frames; {fix}."
             )
     return scored, [np.asarray(label) for label in labels], data.label_names
 

@@ -469,3 +469,19 @@ def test_discover_crosstask_overlap_needs_policy(data_dir, tmp_path, capsys):
     overall = report["results"]["scores"]["uniform split"]["overall"]["task_protocol"]
     assert overall["f1"] == pytest.approx(expected.f1)
     assert (tmp_path / "out" / "timelines_uniform_split.png").is_file()
+
+
+def test_breakfast_labels_of_wrong_length(coffee_files, tmp_path, capsys):
+    labels = tmp_path / "groundTruth"
+    labels.mkdir()
+    (labels / "short").write_text("SIL\ntake_cup\n" * 5)
+    rng = np.random.default_rng(0)
+    for name in ("short", "other"):
+        np.save(tmp_path / f"{name}.npy", rng.random((12, 4)))
+    status, _, err = run(
+        ["discover", tmp_path / "short.npy", tmp_path / "other.npy", "--k", "2",
+         "--annotations", labels, "--format", "breakfast",
+         "--mapping", coffee_files / "mapping.txt", "--no-train", "--out", tmp_path / "out"],
+        capsys,
+    )
+    assert_one_line_error(status, err, "gives 10 labels", "has 12 frames", "one line per")
