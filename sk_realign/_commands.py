@@ -329,7 +329,11 @@ def _plot_history(report, embedder):
 
     terms = ("loss", "align", "idm", "inter", "spread", "validation_loss")
     keys = [key for key in terms if any(key in record for record in embedder.history_)]
-    figure = plot_training_history(embedder.history_, keys=keys, title="RealignEmbedder training")
+    # A log scale keeps the later iterations readable after the loss falls by orders of
+    # magnitude in the first ones.
+    figure = plot_training_history(
+        embedder.history_, keys=keys, log_scale=True, title="RealignEmbedder training"
+    )
     report.save_figure(figure, "training_loss.png", title="Training loss", description=(
         "The loss of RealignEmbedder and its terms (alignment, C-IDM, inter-sequence) at "
         "every training iteration, and the spread of the embeddings, which falls towards "
