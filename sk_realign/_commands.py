@@ -781,12 +781,18 @@ def run_align(args, console, argv=()):
     # Align the features as given, or embeddings trained on the pair.
     transport = {name: getattr(args, name) for name in ("zeta", "rho", "tau", "eps")
                  if hasattr(args, name)}
+    aligner = _make_aligner(transport, args.device)
+    try:
+        aligner._validate_params()
+    except ValueError as error:
+        raise CommandError(
+            f"{_one_line(error)} The option of the same name sets it (such as --zeta)."
+        ) from None
     embedder = None
     sequences = videos
     if args.max_iter:
         embedder = _make_embedder(args, max_iter=args.max_iter, **transport)
         sequences, report.timings["training"] = _train_embedder(embedder, videos, console)
-    aligner = _make_aligner(transport, args.device)
     console.status(
         f"Aligning {names[0]} ({len(sequences[0])} frames) with {names[1]} "
         f"({len(sequences[1])} frames)"

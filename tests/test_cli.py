@@ -243,6 +243,13 @@ def test_cuda_requested_without_gpu(coffee_files, tmp_path, capsys, monkeypatch)
     assert_one_line_error(status, err, "--device cuda", "--device cpu")
 
 
+def test_align_zeta_out_of_range(coffee_files, tmp_path, capsys):
+    a = coffee_files / "features" / "P06_cam01_P06_coffee.npy"
+    b = coffee_files / "features" / "P09_cam01_P09_coffee.npy"
+    status, _, err = run(["align", a, b, "--zeta", "-1", "--out", tmp_path / "out"], capsys)
+    assert_one_line_error(status, err, "'zeta'", "Got -1.0", "--zeta")
+
+
 def test_debug_shows_traceback(tmp_path, capsys):
     missing = tmp_path / "missing.npy"
     status, _, err = run(["discover", missing, "--k", "3", "--debug"], capsys)
