@@ -129,15 +129,14 @@ def _read_feature_file(path):
 
 def _read_features(paths):
     videos = [_read_feature_file(path) for path in paths]
-    sizes = {video.shape[1] for video in videos}
-    if len(sizes) > 1:
-        first = videos[0].shape[1]
-        odd = next(p for p, v in zip(paths, videos) if v.shape[1] != first)
-        raise CommandError(
-            f"{str(odd)!r} has {dict(zip(paths, videos))[odd].shape[1]} features per frame but "
-            f"{str(paths[0])!r} has {first}; extract every video's features with the same "
-            "backbone."
-        )
+    n_features = videos[0].shape[1]
+    for path, video in zip(paths, videos):
+        if video.shape[1] != n_features:
+            raise CommandError(
+                f"{str(path)!r} has {video.shape[1]} features per frame but "
+                f"{str(paths[0])!r} has {n_features}; extract every video's features with "
+                "the same backbone."
+            )
     return videos
 
 
@@ -172,6 +171,19 @@ def _load_inputs(paths, args, console, skip_unreadable=False):
 
 
 # -- shared stages ------------------------------------------------------------------------
+
+
+def _check_device(args):
+    """Reject ``--device cuda`` before any work when torch finds no CUDA device."""
+    if args.device != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise CommandError(
+            "--device cuda was given, but torch finds no CUDA device; use --device cpu, or "
+            "--device auto to take a GPU only when there is one."
+        )
 
 
 def _make_embedder(args, **overrides):
@@ -317,7 +329,11 @@ def _plot_history(report, embedder):
 
     terms = ("loss", "align", "idm", "inter", "spread", "validation_loss")
     keys = [key for key in terms if any(key in record for record in embedder.history_)]
-    figure = plot_training_history(embedder.history_, keys=keys, title="RealignEmbedder training")
+    # A log scale keeps the later iterations readable after the loss falls by orders of
+    # magnitude in the first ones.
+    figure = plot_training_history(
+        embedder.history_, keys=keys, log_scale=True, title="RealignEmbedder training"
+    )
     report.save_figure(figure, "training_loss.png", title="Training loss", description=(
         "The loss of RealignEmbedder and its terms (alignment, C-IDM, inter-sequence) at "
         "every training iteration, and the spread of the embeddings, which falls towards "
@@ -342,6 +358,7 @@ def _history_summary(history):
 def run_demo(args, console, argv=()):
     """Train, segment and score on the bundled Breakfast coffee videos."""
     start = time.perf_counter()
+    _check_device(args)
     out = prepare_output_dir(args.out)
 
     from .datasets import load_breakfast_coffee
@@ -548,9 +565,14 @@ def _load_annotations(args, names, lengths, fps):
 
     for index, path, label in zip(scored, chosen, labels):
         if len(label) != lengths[index]:
+            fix = (
+                "the label file needs one line per feature row"
+                if args.annotation_format == "breakfast"
+                else "check that --fps is the frame rate of the features"
+            )
             raise CommandError(
                 f"{str(path)!r} gives {len(label)} labels but video {names[index]!r} has "
-                f"{lengths[index]} frames; give one label per frame (check --fps)."
+                f"{lengths[index]} frames; {fix}."
             )
     return scored, [np.asarray(label) for label in labels], data.label_names
 
@@ -568,6 +590,7 @@ def _write_label_csv(path, labels, fps):
 def run_discover(args, console, argv=()):
     """Segment the user's videos into key steps and write them with a report."""
     start = time.perf_counter()
+    _check_device(args)
     if args.annotation_format is not None and args.annotations is None:
         raise CommandError("--format applies to --annotations; give the annotations folder too.")
     videos, names, kind = _load_inputs(args.paths, args, console, skip_unreadable=True)
@@ -740,6 +763,7 @@ def _frames_text(start, stop, fps):
 def run_align(args, console, argv=()):
     """Align two recordings and report the matched segments and the sink."""
     start = time.perf_counter()
+    _check_device(args)
     videos, names, kind = _load_inputs([args.a, args.b], args, console)
     if names[0] == names[1]:
         names = [f"{names[0]} (A)", f"{names[1]} (B)"]
@@ -757,12 +781,18 @@ def run_align(args, console, argv=()):
     # Align the features as given, or embeddings trained on the pair.
     transport = {name: getattr(args, name) for name in ("zeta", "rho", "tau", "eps")
                  if hasattr(args, name)}
+    aligner = _make_aligner(transport, args.device)
+    try:
+        aligner._validate_params()
+    except ValueError as error:
+        raise CommandError(
+            f"{_one_line(error)} The option of the same name sets it (such as --zeta)."
+        ) from None
     embedder = None
     sequences = videos
     if args.max_iter:
         embedder = _make_embedder(args, max_iter=args.max_iter, **transport)
         sequences, report.timings["training"] = _train_embedder(embedder, videos, console)
-    aligner = _make_aligner(transport, args.device)
     console.status(
         f"Aligning {names[0]} ({len(sequences[0])} frames) with {names[1]} "
         f"({len(sequences[1])} frames)"

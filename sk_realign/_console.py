@@ -16,6 +16,8 @@ import warnings
 __all__ = ["Console", "ProgressBar", "captured_library_output"]
 
 # The progress record that RealignEmbedder logs with verbose=2, once per iteration.
+# NOTE: this matches the text of that log message; if its wording changes, the records
+# are shown as plain status lines instead of a bar.
 _ITERATION_MESSAGE = re.compile(
     r"iteration (?P<done>\d+)/(?P<total>\d+): loss (?P<loss>\S+?),? .*?(?P<rate>[\d.]+) it/s"
 )

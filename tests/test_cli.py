@@ -232,6 +232,24 @@ def test_seconds_annotations_need_fps(tmp_path, capsys):
     assert_one_line_error(status, err, "--fps")
 
 
+def test_cuda_requested_without_gpu(coffee_files, tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    paths = sorted((coffee_files / "features").glob("*.npy"))[:2]
+    status, _, err = run(
+        ["discover", *paths, "--k", "3", "--device", "cuda", "--out", tmp_path / "out"], capsys
+    )
+    assert_one_line_error(status, err, "--device cuda", "--device cpu")
+
+
+def test_align_zeta_out_of_range(coffee_files, tmp_path, capsys):
+    a = coffee_files / "features" / "P06_cam01_P06_coffee.npy"
+    b = coffee_files / "features" / "P09_cam01_P09_coffee.npy"
+    status, _, err = run(["align", a, b, "--zeta", "-1", "--out", tmp_path / "out"], capsys)
+    assert_one_line_error(status, err, "'zeta'", "Got -1.0", "--zeta")
+
+
 def test_debug_shows_traceback(tmp_path, capsys):
     missing = tmp_path / "missing.npy"
     status, _, err = run(["discover", missing, "--k", "3", "--debug"], capsys)
@@ -458,3 +476,19 @@ def test_discover_crosstask_overlap_needs_policy(data_dir, tmp_path, capsys):
     overall = report["results"]["scores"]["uniform split"]["overall"]["task_protocol"]
     assert overall["f1"] == pytest.approx(expected.f1)
     assert (tmp_path / "out" / "timelines_uniform_split.png").is_file()
+
+
+def test_breakfast_labels_of_wrong_length(coffee_files, tmp_path, capsys):
+    labels = tmp_path / "groundTruth"
+    labels.mkdir()
+    (labels / "short").write_text("SIL\ntake_cup\n" * 5)
+    rng = np.random.default_rng(0)
+    for name in ("short", "other"):
+        np.save(tmp_path / f"{name}.npy", rng.random((12, 4)))
+    status, _, err = run(
+        ["discover", tmp_path / "short.npy", tmp_path / "other.npy", "--k", "2",
+         "--annotations", labels, "--format", "breakfast",
+         "--mapping", coffee_files / "mapping.txt", "--no-train", "--out", tmp_path / "out"],
+        capsys,
+    )
+    assert_one_line_error(status, err, "gives 10 labels", "has 12 frames", "one line per")
