@@ -93,8 +93,8 @@ sphinx_gallery_conf = {
 def _write_benchmark_pages():
     """Write one page per ``benchmarks/results_*.md`` that includes the measured numbers.
 
-    The results pages live beside the benchmark scripts that produce them; each generated page
-    only includes its file, so the numbers are never copied by hand.
+    The results pages live beside the benchmark scripts that produce them. Each generated page
+    only includes its file, so no number is copied by hand.
     """
     out = HERE / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -163,5 +163,5 @@ def _escape_type_markup(app, what, name, obj, options, lines):
 
 
 def setup(app):
-    # Run before numpydoc (priority 500) so that it sees the escaped lines.
+    # Run before numpydoc (priority 500) so that numpydoc parses the escaped lines.
     app.connect("autodoc-process-docstring", _escape_type_markup, priority=400)
