@@ -1,8 +1,8 @@
 """Sphinx configuration of the sk_realign documentation.
 
 Build with ``tox -e docs`` or ``sphinx-build -W --keep-going -b html docs docs/_build/html``.
-The gallery scripts in ``examples/`` run during the build, so the figures are produced by the
-released code on the bundled real data.
+The gallery scripts in ``examples/`` run during the build, so every figure comes from the code
+being documented, run on the bundled real data.
 """
 
 import contextlib
