@@ -6,9 +6,10 @@ Aligning two long sequences without subsampling
 Recordings of real procedures run for minutes: thousands of frames at 15 frames per
 second. A plan between two of them has millions of entries, and the Gromov-Wasserstein
 term involves the :math:`N \\times N` and :math:`M \\times M` structure matrices. With
-temporal structure, :class:`~sk_realign.PartialFGWAligner` never forms those matrices:
-their products with the plan are computed with prefix sums in :math:`O(NM)` operations,
-so long sequences are aligned at full frame rate.
+temporal structure and sequences of 512 frames or more,
+:class:`~sk_realign.PartialFGWAligner` never forms those matrices: their products with the
+plan are computed with prefix sums in :math:`O(NM)` operations, so long sequences are
+aligned at full frame rate.
 
 We build two long sequences from the bundled coffee recordings, one of which has a known
 correspondence to the other, and align them frame by frame.
