@@ -56,6 +56,7 @@ setup(
         "pot>=0.9.4",
         "gco-wrapper>=3.0.8",
         "joblib>=1.3",
+        "threadpoolctl>=3.1",
     ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["sk-realign=sk_realign.cli:main"]},
