@@ -98,10 +98,11 @@ def sinkhorn_log(
     return plan, f, g, n_iter
 
 
-def _scaled_log(values, phi, tiny):
-    """Return ``phi * log(max(values, tiny))``, skipping the product when ``phi`` is 1."""
-    logarithm = torch.log(values.clamp_min(tiny))
-    return logarithm if phi == 1.0 else phi * logarithm
+def _log_scaling(offset, product, phi, tiny, inplace):
+    """Return ``offset - phi * log(max(product, tiny))``, overwriting ``product`` if allowed."""
+    if inplace:
+        return torch.sub(offset, product.clamp_min_(tiny).log_(), alpha=phi)
+    return offset - phi * torch.log(product.clamp_min(tiny))
 
 
 def _stabilised_kernel(log_kernel, f, g, eps, out=None):
@@ -162,8 +163,8 @@ def sinkhorn_scaling(
         # A row vector times the transposed kernel is several times faster than a batched
         # matrix times a column vector on the CPU.
         kernel_v = torch.bmm(v.unsqueeze(1), kernel.mT).squeeze(1)
-        log_u = offset_u - _scaled_log(kernel_v, phi, tiny)
-        if float(log_u.detach().abs().max()) > threshold:
+        log_u = _log_scaling(offset_u, kernel_v, phi, tiny, inplace)
+        if float(torch.linalg.vector_norm(log_u.detach(), ord=math.inf)) > threshold:
             f = f + eps * log_u
             offset_u = phi * log_a - damping * f
             log_u = torch.zeros_like(log_u)
@@ -171,8 +172,8 @@ def sinkhorn_scaling(
         u = torch.exp(log_u)
 
         kernel_u = torch.bmm(u.unsqueeze(1), kernel).squeeze(1)
-        log_v = offset_v - _scaled_log(kernel_u, phi, tiny)
-        if float(log_v.detach().abs().max()) > threshold:
+        log_v = _log_scaling(offset_v, kernel_u, phi, tiny, inplace)
+        if float(torch.linalg.vector_norm(log_v.detach(), ord=math.inf)) > threshold:
             g = g + eps * log_v
             offset_v = phi * log_b - damping * g
             log_v = torch.zeros_like(log_v)
