@@ -157,6 +157,10 @@ class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         over from step to step, so later steps start close to their solution.
     tol : float, default=1e-6
         Relative change of the objective below which the steps stop.
+    init : {"prior", "feature"}, default="prior"
+        Plan at which the GW term is first linearised: the prior-weighted independent
+        plan, or the plan of the feature cost alone (see
+        :func:`~sk_realign.ot.solve_rfpgwot`).
     device : str, default="cpu"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:<index>"`` or ``"auto"`` (CUDA when
         available).
@@ -230,6 +234,7 @@ class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         "max_outer_iter": [Interval(Integral, 1, None, closed="left")],
         "max_inner_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "init": [StrOptions({"prior", "feature"})],
         "device": [str, torch.device],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
@@ -250,6 +255,7 @@ class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         max_outer_iter=5,
         max_inner_iter=25,
         tol=1e-6,
+        init="prior",
         device="cpu",
         batch_size=64,
         n_jobs=None,
@@ -267,6 +273,7 @@ class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         self.max_outer_iter = max_outer_iter
         self.max_inner_iter = max_inner_iter
         self.tol = tol
+        self.init = init
         self.device = device
         self.batch_size = batch_size
         self.n_jobs = n_jobs
@@ -291,6 +298,7 @@ class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             "max_outer_iter": self.max_outer_iter,
             "max_inner_iter": self.max_inner_iter,
             "tol": self.tol,
+            "init": self.init,
             "memory_limit": self.memory_limit,
         }
 

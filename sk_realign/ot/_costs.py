@@ -55,11 +55,15 @@ def feature_cost(x, y, metric="cosine"):
         )
 
     if metric == "cosine":
-        # Clamping the norms keeps a zero frame (such as padding) finite instead of NaN.
+        # Scaling the (N, M) product by the inverse norms is cheaper than normalising the
+        # (N, d) frames when d > M. Clamping the norms keeps a zero frame (such as
+        # padding) finite instead of NaN.
         tiny = torch.finfo(x.dtype).tiny ** 0.5
-        x_unit = x / x.norm(dim=-1, keepdim=True).clamp_min(tiny)
-        y_unit = y / y.norm(dim=-1, keepdim=True).clamp_min(tiny)
-        return 1.0 - x_unit @ y_unit.transpose(-1, -2)
+        inverse_x = 1.0 / x.norm(dim=-1).clamp_min(tiny)
+        inverse_y = 1.0 / y.norm(dim=-1).clamp_min(tiny)
+        product = x @ y.transpose(-1, -2)
+        cosine = product * inverse_x.unsqueeze(-1) * inverse_y.unsqueeze(-2)
+        return 1.0 - cosine
 
     # The expanded form uses one matrix product; the clamp removes tiny negative values
     # that cancellation leaves on near-identical frames.

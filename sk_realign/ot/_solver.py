@@ -121,8 +121,6 @@ def _check_sequences(x, y, mask_x, mask_y):
     if dtype not in (torch.float32, torch.float64):
         dtype = torch.float32
     x, y = x.to(dtype), y.to(dtype)
-    if not bool(torch.isfinite(x).all()) or not bool(torch.isfinite(y).all()):
-        raise ValueError("x or y contains NaN or inf; remove or impute those frames.")
     mask_x = _check_mask(mask_x, "mask_x", x.shape[0], x.shape[1], x.device)
     mask_y = _check_mask(mask_y, "mask_y", y.shape[0], y.shape[1], y.device)
     return x, y, mask_x, mask_y, single
@@ -142,6 +140,23 @@ def _structure(features, mask, positions, n_real, *, structure, metric, kernel_s
         matrix = kernel_structure_cost(positions, kernel_scale)
     real = mask[:, :, None] & mask[:, None, :]
     return DenseStructure(torch.where(real, matrix, 0.0))
+
+
+def _batch_dot(left, right):
+    """Frobenius inner product of two batches of matrices, per pair."""
+    return (left * right).sum((-1, -2))
+
+
+def _subtract_block(log_base, gradient, weight, inplace):
+    """Return ``log_base`` minus ``weight * gradient`` on its top-left (real) block."""
+    n, m = gradient.shape[-2:]
+    if inplace:
+        log_kernel = log_base.clone()
+        log_kernel[:, :n, :m].sub_(gradient, alpha=weight)
+        return log_kernel
+    rows, columns = log_base.shape[-2:]
+    padded = torch.nn.functional.pad(gradient, (0, columns - m, 0, rows - n))
+    return log_base - weight * padded
 
 
 def _kl_marginal(mass, log_marginal, marginal, mask):
@@ -445,26 +460,41 @@ def _solve(
     log_b = torch.where(mask_b, torch.log(b.clamp_min(torch.finfo(dtype).tiny)), 0.0)
     mask_plan = mask_a[:, :, None] & mask_b[:, None, :]
 
-    # Feature cost with the sink, zero on padding so that no NaN or inf can leak.
-    cost = torch.where(real, feature_cost(x, y, metric), 0.0)
+    # Feature cost with the sink, zero on padding so that no NaN or inf can leak. NaN or
+    # inf in the features reach the cost, so one check of the smaller (N, M) matrix
+    # replaces a check of both (N, d) inputs.
+    cost = feature_cost(x, y, metric)
+    finite = torch.isfinite(cost) | ~real
+    if not bool(finite.all()):
+        index = int(torch.nonzero(~finite.all(-1).all(-1))[0])
+        raise ValueError(
+            f"The feature cost of pair {index} contains NaN or inf: x or y contains NaN "
+            "or inf, or values so large that their squared distances overflow "
+            f"{str(dtype).replace('torch.', '')}. Remove or impute those frames, or "
+            "rescale the features."
+        )
+    cost = torch.where(real, cost, 0.0)
     if sink:
         cost = augment_with_sink(cost, zeta)
 
     # Log reference: a b^T times the prior on the real block, the sink-sink entry scaled.
     log_reference = log_a[:, :, None] + log_b[:, None, :]
     if prior_weight > 0:
-        log_prior = -(positions_x[:, :, None] - positions_y[:, None, :]).abs() / laplace_scale
+        log_prior = (positions_x[:, :, None] - positions_y[:, None, :]).abs_().mul_(-1.0 / laplace_scale)
         if sink:
             log_prior = torch.nn.functional.pad(log_prior, (0, 1, 0, 1))
         log_reference = log_reference + prior_weight * log_prior
+        del log_prior
     if sink:
         corner = torch.zeros_like(log_reference)
         corner[:, -1, -1] = torch.log(total / 2.0)
         log_reference = log_reference + corner
+        del corner
     log_reference = torch.where(mask_plan, log_reference, NEG_LOG)
     reference_mass = torch.exp(log_reference).sum((-1, -2))
 
     sinkhorn = SOLVERS[method]
+    inplace = not torch.is_grad_enabled()
     g = torch.zeros_like(log_b)
     n_inner_iter = 0
 
@@ -489,18 +519,20 @@ def _solve(
         gradient = gw_gradient(initial, structure_x, structure_y)
         del initial
 
+    # The part of log K that does not change between steps: log R - (1 - rho) C~ / eps.
+    log_base = torch.where(mask_plan, log_reference - ((1.0 - rho) / eps) * cost, NEG_LOG)
+    del log_reference
+
     history = []
     converged = torch.zeros(batch, dtype=torch.bool, device=device)
     gw = torch.zeros(batch, dtype=dtype, device=device)
     plan = None
     for step in range(max_outer_iter):
-        linear = (1.0 - rho) * cost
         if rho > 0:
-            step_gradient = gradient
-            if sink:
-                step_gradient = torch.nn.functional.pad(gradient, (0, 1, 0, 1))
-            linear = linear + rho * step_gradient
-        log_kernel = torch.where(mask_plan, log_reference - linear / eps, NEG_LOG)
+            log_kernel = _subtract_block(log_base, gradient, rho / eps, inplace)
+        else:
+            log_kernel = log_base
+        plan = None
         plan, f, g, inner = sinkhorn(
             log_kernel, log_a, log_b, mask_a, mask_b, eps=eps, tau=tau, g=g,
             max_iter=max_inner_iter, tol=tol,
@@ -509,28 +541,32 @@ def _solve(
         n_inner_iter += inner
 
         # Objective at the new plan. eps KL(T | R) follows from the potentials because
-        # log(T / R) = (f_i + g_j - linear_ij) / eps wherever T > 0.
+        # log(T / R) = (f_i + g_j - linear_ij) / eps wherever T > 0, where
+        # linear = (1 - rho) C~ + rho G~ is the cost this step minimised.
         plan_real = plan[:, :n, :m]
+        cost_term = _batch_dot(cost, plan)
+        linear_term = (1.0 - rho) * cost_term
         if rho > 0:
+            linear_term = linear_term + rho * _batch_dot(gradient, plan_real)
             gradient = gw_gradient(plan_real, structure_x, structure_y)
-            gw = 0.5 * (gradient * plan_real).sum((-1, -2))
+            gw = 0.5 * _batch_dot(gradient, plan_real)
         rows, columns = plan.sum(-1), plan.sum(-2)
         mass = rows.sum(-1)
-        entropy = (f * rows).sum(-1) + (g * columns).sum(-1) - (linear * plan).sum((-1, -2))
-        fused = (1.0 - rho) * (cost * plan).sum((-1, -2)) + rho * gw
-        objective = fused + eps * (entropy / eps - mass + reference_mass)
+        entropy = (f * rows).sum(-1) + (g * columns).sum(-1) - linear_term
+        fused = (1.0 - rho) * cost_term + rho * gw
+        objective = fused + entropy + eps * (reference_mass - mass)
         if not math.isinf(tau):
             objective = objective + tau * (
                 _kl_marginal(rows, log_a, a, mask_a) + _kl_marginal(columns, log_b, b, mask_b)
             )
-        del linear
 
         if history:
             previous = history[-1]
             change = (objective - previous).abs() / previous.abs().clamp_min(torch.finfo(dtype).tiny)
             converged = converged | (change <= tol)
         history.append(objective)
-        logger.debug("MM step %d: objective %s", step + 1, objective.detach().cpu().tolist())
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("MM step %d: objective %s", step + 1, objective.detach().cpu().tolist())
         if bool(converged.all()):
             break
 
