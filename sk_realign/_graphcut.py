@@ -31,12 +31,12 @@ __all__ = ["chain_energy", "solve_chain", "solve_chain_alpha_expansion", "solve_
 
 SOLVERS = ("alpha-expansion", "exact")
 
-# gco-wrapper converts float energies to integers: a unary cost becomes
-# int(U / f * 1e5), an edge weight int(w / f * 1e3) (times int(pairwise * 100)), where f is
-# its "down_weight_factor", and it aborts the process when a converted unary term exceeds
-# 1e7. Dividing by a tenth of the largest term keeps every converted term at or below 1e6
-# (10 times below the limit) and rounds the smoothness to 1e-4 of the largest term,
-# against 1e-3 with gco's own factor.
+# gco-wrapper converts float energies to integers. With f its "down_weight_factor", a
+# unary cost U becomes int(U / f * 1e5) and an edge weight w becomes int(w / f * 1e3),
+# multiplied by int(pairwise * 100). It aborts the process when a converted unary term
+# exceeds 1e7. Taking f as a tenth of the largest term keeps every converted term at or
+# below 1e6, and it rounds the smoothness to 1e-4 of the largest term (1e-3 with gco's
+# own factor).
 _GCO_SCALE_DIVISOR = 10.0
 
 
@@ -177,9 +177,9 @@ def solve_chain_alpha_expansion(unary, smoothness, *, n_iter=-1):
     """Find a low-energy labelling of a chain with the alpha-expansion graph cut.
 
     Calls ``gco.cut_general_graph`` (gco-wrapper) on the chain of frames with a Potts
-    pairwise matrix of ones off the diagonal and the smoothness in the edge weights, as
-    gco-wrapper rounds edge weights relative to the largest cost and keeps the pairwise
-    matrix to two decimals. Each frame's unary costs are first shifted so that their
+    pairwise matrix of ones off the diagonal. The smoothness goes into the edge weights,
+    because gco-wrapper keeps the pairwise matrix to two decimals but scales edge weights
+    with the largest cost. Each frame's unary costs are first shifted so that their
     minimum is 0: this changes every labelling's energy by the same constant, so the
     minimiser is the same, and it shrinks the range that gco-wrapper's integer conversion
     has to cover.

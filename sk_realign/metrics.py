@@ -1,9 +1,9 @@
 """Hungarian-matched precision, recall, F1 and IoU of unsupervised key-step segmentations.
 
-An unsupervised segmenter labels frames with cluster ids that carry no names, so each
-score first matches clusters to ground-truth classes one to one with the Hungarian
-algorithm (:func:`scipy.optimize.linear_sum_assignment`), maximising the number of frames
-on which a cluster and its class agree. Background (label 0, or a name such as ``"SIL"``)
+An unsupervised segmenter labels frames with cluster ids that carry no names. Each score
+therefore first matches clusters to ground-truth classes one to one with the Hungarian
+algorithm (:func:`scipy.optimize.linear_sum_assignment`). The matching maximises the
+number of frames on which a cluster and its class agree. Background (label 0, or a name such as ``"SIL"``)
 is a class like any other in both protocols, as in the procedure-learning literature.
 
 Two protocols differ in where the matching is done and in what counts:
@@ -161,11 +161,6 @@ def per_video_scores(y_true, y_pred):
     "pour milk" in one video and "take cup" in another is not penalised, and a class that
     no cluster covers is simply left out. A video labelled with a single class and
     predicted as a single cluster always scores precision 1.
-
-    References
-    ----------
-    .. [1] S. Bansal, C. Arora and C. V. Jawahar, "My View is the Best View: Procedure
-       Learning from Egocentric Videos", ECCV 2022.
 
     Examples
     --------

@@ -132,6 +132,38 @@ def test_grid_search_over_key_steps(coffee):
     assert len(search.predict(coffee.X[:2])) == 2
 
 
+def test_pipeline_passes_videos(coffee):
+    from sklearn.pipeline import Pipeline
+
+    pipeline = Pipeline([("segment", KeyStepSegmenter(5, n_init=2, random_state=0))])
+    pipeline.fit(coffee.X)
+    alone = KeyStepSegmenter(5, n_init=2, random_state=0).fit(coffee.X)
+
+    assert pipeline.score(coffee.X, coffee.y) == alone.score(coffee.X, coffee.y)
+    for a, b in zip(pipeline.predict(coffee.X), alone.predict(coffee.X)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_padded_array_input(coffee):
+    videos = [coffee.X[3], coffee.X[4]]
+    padded = np.full((2, len(videos[1]), 64), np.nan, dtype=np.float32)
+    padded[0, : len(videos[0])] = videos[0]
+    padded[1] = videos[1]
+    segmenter = KeyStepSegmenter(3, n_init=1, random_state=0).fit(videos)
+
+    from_padded = segmenter.predict(padded)
+
+    assert [labels.shape for labels in from_padded] == [(271,), (571,)]
+    for a, b in zip(from_padded, segmenter.labels_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_score_with_label_names(fitted_on_coffee, coffee):
+    names = [np.array([coffee.label_names[i] for i in labels]) for labels in coffee.y]
+
+    assert fitted_on_coffee.score(coffee.X, names) == fitted_on_coffee.score(coffee.X, coffee.y)
+
+
 @pytest.mark.parametrize("protocol, scorer", [("per-video", per_video_scores), ("task", task_scores)])
 def test_score_is_protocol_f1(protocol, scorer, coffee):
     segmenter = KeyStepSegmenter(5, n_init=2, scoring_protocol=protocol, random_state=0)
