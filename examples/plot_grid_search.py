@@ -44,12 +44,12 @@ pipeline = Pipeline(
             RealignEmbedder(
                 max_iter=5,
                 n_frames=8,
-                batch_size=2,
+                batch_size=1,
                 device="cpu",
                 random_state=0,
             ),
         ),
-        ("segment", KeyStepSegmenter(n_init=3, random_state=0)),
+        ("segment", KeyStepSegmenter(n_init=1, random_state=0)),
     ],
     memory=cache.name,
 )
