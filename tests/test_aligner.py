@@ -18,6 +18,10 @@ from sk_realign.ot import solve_rfpgwot
 
 FAST = dict(max_outer_iter=4, max_inner_iter=40)
 
+# The short solves of these tests stop before tol; test_convergence_warning checks the
+# warning itself.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 @pytest.fixture(scope="module")
 def clips(coffee):
