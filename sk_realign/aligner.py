@@ -194,7 +194,7 @@ class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     Notes
     -----
     Pairs are sorted by length and solved ``batch_size`` at a time, right-padded to the
-    longest sequence of their batch; padding frames take no part in the transport. A batch
+    longest sequence of their batch. Padding frames take no part in the transport. A batch
     whose estimated peak memory exceeds ``memory_limit`` (or the available memory) is
     rejected with a :class:`MemoryError` before anything is solved.
 

@@ -217,7 +217,7 @@ def test_invalid_inputs_raise():
         solve_rfpgwot(x.long(), y)
     with pytest.raises(ValueError, match="pass both as single sequences"):
         solve_rfpgwot(x[None], y)
-    with pytest.raises(ValueError, match="x holds 2 sequences but y holds 1"):
+    with pytest.raises(ValueError, match="x contains 2 sequences but y contains 1"):
         solve_rfpgwot(torch.stack([x, x]), y[None])
     with pytest.raises(ValueError, match="6 features per frame but y has 3"):
         solve_rfpgwot(x, y[:, :3])

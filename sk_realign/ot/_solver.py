@@ -106,7 +106,10 @@ def _check_sequences(x, y, mask_x, mask_y):
     if single:
         x, y = x.unsqueeze(0), y.unsqueeze(0)
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x holds {x.shape[0]} sequences but y holds {y.shape[0]}; pair them one to one.")
+        raise ValueError(
+            f"x contains {x.shape[0]} sequences but y contains {y.shape[0]}; pass one y "
+            "sequence for each x sequence."
+        )
     if x.shape[-1] != y.shape[-1]:
         raise ValueError(
             f"x has {x.shape[-1]} features per frame but y has {y.shape[-1]}; both "
