@@ -7,7 +7,7 @@ Three parts, each printing a Markdown table:
     against a per-pair loop over POT's exact ``partial_fused_gromov_wasserstein`` and its
     ``entropic_partial_fused_gromov_wasserstein``, side by side in one process. The
     entropic POT solver takes about half a second a pair, so it is timed on a few pairs
-    and extrapolated per pair (the table says on how many).
+    and extrapolated per pair (the table gives on how many).
 ``scaling``
     One pair at N = M = 256, 1,024, 4,096 and 8,192 frames, each size in a fresh
     subprocess: wall time, Sinkhorn iterations, time per iteration and per plan entry,

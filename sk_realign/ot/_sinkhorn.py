@@ -13,10 +13,10 @@ potentials :math:`f, g`, updated in turn as
 with :math:`\phi = \tau / (\tau + \varepsilon)`.
 
 ``"log"`` runs these updates with log-sum-exp, two passes of ``exp`` over the matrix per
-iteration. ``"scaling"`` absorbs the potentials into a kernel computed once, iterates on
-scalings :math:`u, v` with two matrix-vector products per iteration, and absorbs a scaling
-back into its potential whenever its logarithm leaves a safe range, so it stays finite for
-small :math:`\varepsilon` as the log domain does.
+iteration. ``"scaling"`` absorbs the potentials into a kernel computed once and iterates on
+scalings :math:`u, v` with two matrix-vector products per iteration. Whenever the
+logarithm of a scaling leaves a safe range, the scaling is absorbed back into its
+potential, so the path stays finite for small :math:`\varepsilon` as the log domain does.
 """
 
 import math
@@ -46,7 +46,7 @@ def _max_change(new, old):
 
 
 def _inplace_allowed(*tensors):
-    """Whether in-place updates are safe: no autograd graph is being recorded."""
+    """Return whether in-place updates are safe, that is, no autograd graph is recorded."""
     return not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
 
 

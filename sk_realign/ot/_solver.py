@@ -106,7 +106,10 @@ def _check_sequences(x, y, mask_x, mask_y):
     if single:
         x, y = x.unsqueeze(0), y.unsqueeze(0)
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x holds {x.shape[0]} sequences but y holds {y.shape[0]}; pair them one to one.")
+        raise ValueError(
+            f"x contains {x.shape[0]} sequences but y contains {y.shape[0]}; pass one y "
+            "sequence for each x sequence."
+        )
     if x.shape[-1] != y.shape[-1]:
         raise ValueError(
             f"x has {x.shape[-1]} features per frame but y has {y.shape[-1]}; both "
@@ -268,7 +271,8 @@ def solve_rfpgwot(
         Maximum number of Sinkhorn iterations per MM step.
     tol : float, default=1e-6
         The MM steps stop when the relative change of the objective falls below ``tol``;
-        a Sinkhorn loop stops when no dual potential moves by more than ``tol * eps``.
+        a Sinkhorn loop stops when no dual potential has moved by more than ``tol * eps``
+        since its previous check, made every 5 iterations.
     method : {"scaling", "log"}, default="scaling"
         ``"scaling"`` iterates on scalings of a log-stabilised kernel (two matrix-vector
         products per iteration); ``"log"`` runs log-sum-exp updates, slower but the
@@ -284,8 +288,8 @@ def solve_rfpgwot(
         through the unrolled iterations.
     temporal_product : {"auto", "prefix", "dense"}, default="auto"
         How temporal structure products are computed: ``O(N M)`` prefix sums, a dense
-        matrix product, or the faster of the two for the size (prefix sums from
-        ``PREFIX_SUM_MIN_FRAMES`` frames).
+        matrix product, or the faster of the two for the size (prefix sums from 64
+        frames, see ``sk_realign.ot._temporal.PREFIX_SUM_MIN_FRAMES``).
     memory_limit : int, default=None
         Bytes the solve may use. ``None`` uses the free memory of the device (psutil or
         ``/proc/meminfo`` on the CPU, :func:`torch.cuda.mem_get_info` on CUDA).

@@ -11,18 +11,22 @@ import torch
 __all__ = ["DenseStructure", "TemporalStructure", "gw_gradient", "toeplitz_abs_product"]
 
 # Smallest number of frames at which the prefix-sum product beats a dense BLAS product of
-# the temporal structure on the CPU. Measured with benchmarks/bench_solver.py
-# (``--structure-crossover``) on 2 cores, float32 and float64.
+# the temporal structure on the CPU. In ``benchmarks/bench_solver.py crossover`` (float32,
+# torch 2.13, 1 and 2 threads), dense won at 32 frames and the two tied at 64. Prefix sums
+# won from 128 frames on, by 6 times at 1,024.
 PREFIX_SUM_MIN_FRAMES = 64
 
 
 def _cumsum_rows_(values):
     """Cumulative sum along dimension -2, in place.
 
-    ``torch.cumsum`` over a non-last dimension of a large CPU tensor runs about 40 times
-    slower than one pass over memory (torch 2.13); adding each row to the next works on
-    contiguous rows and is close to a memory pass.
+    On a large CPU tensor, ``torch.cumsum`` over a non-last dimension ran about 40 times
+    slower than one pass over memory (torch 2.13, 4,096 x 4,096 float32). Adding each row
+    to the next works on contiguous rows and is close to a memory pass. On other devices
+    one kernel launch per row would cost more than ``cumsum`` saves, so they keep it.
     """
+    if values.device.type != "cpu":
+        return values.cumsum_(-2)
     for row in range(1, values.shape[-2]):
         values[..., row, :] += values[..., row - 1, :]
     return values
