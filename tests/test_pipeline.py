@@ -100,10 +100,10 @@ def test_embeddings_beat_raw_features(coffee):
         axis=0,
     )
 
-    # Scores measured when the defaults were chosen (torch 2.13 CPU, scikit-learn 1.9,
-    # one and two torch threads): raw features F1 0.748 / IoU 0.539 per video and
-    # 0.447 / 0.278 task-level; the embeddings 0.767 / 0.614 and 0.573 / 0.419. The
-    # tolerance allows for other BLAS builds changing the k-means starts.
+    # Scores measured when the defaults were chosen, with torch 2.13 (CPU) and
+    # scikit-learn 1.9. Raw features: F1 0.748 and IoU 0.539 per video, 0.447 and 0.278
+    # task-level. Embeddings: 0.767 and 0.614 per video, 0.573 and 0.419 task-level.
+    # The tolerance allows for other BLAS builds changing the k-means starts.
     np.testing.assert_allclose(raw, [0.748, 0.539, 0.447, 0.278], atol=0.02)
     np.testing.assert_allclose(learned, [0.767, 0.614, 0.573, 0.419], atol=0.05)
     per_video_f1, per_video_iou, task_f1, task_iou = learned
