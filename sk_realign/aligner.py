@@ -9,7 +9,12 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -114,10 +119,10 @@ def _solve_batch(videos_a, videos_b, solver_params, device, dtype):
 class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     r"""Align sequences with regularised fused partial Gromov-Wasserstein transport.
 
-    Each pair of sequences is aligned by R-FPGWOT (see :func:`sk_realign.ot.solve_rfpgwot`
-    for the objective): a transport plan between their frames that weighs the feature
-    cost against the preservation of temporal structure, with a virtual sink on each side
-    that takes the frames with no good match. ``fit`` stores reference sequences,
+    Each pair of sequences is aligned by R-FPGWOT (:func:`sk_realign.ot.solve_rfpgwot`
+    states the objective). The transport plan between their frames weighs the feature
+    cost against the preservation of temporal structure, and a virtual sink on each side
+    takes the frames with no good match. ``fit`` stores reference sequences,
     ``transform`` returns the transport cost of every sequence to every reference, and
     :meth:`align` returns the full alignment of two sequences.
 
@@ -189,7 +194,7 @@ class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     Notes
     -----
     Pairs are sorted by length and solved ``batch_size`` at a time, right-padded to the
-    longest sequence of their batch; padding frames take no part in the transport. A batch
+    longest sequence of their batch. Padding frames take no part in the transport. A batch
     whose estimated peak memory exceeds ``memory_limit`` (or the available memory) is
     rejected with a :class:`MemoryError` before anything is solved.
 
@@ -205,7 +210,14 @@ class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
     With ``n_jobs=None`` the backend decides how many tasks run at once; the workers
     need sk_realign installed. Ray works the same way through
-    ``ray.util.joblib.register_ray()`` and ``parallel_backend("ray")``.
+    ``ray.util.joblib.register_ray()`` and ``parallel_backend("ray")``. Each worker runs
+    torch with its own thread pool, so with several workers on one machine limit the
+    threads per worker (``OMP_NUM_THREADS``) to keep workers times threads within the
+    number of cores.
+
+    A pair that has not reached ``tol`` after ``max_outer_iter`` steps keeps its last
+    plan, and one :class:`~sk_realign.exceptions.ConvergenceWarning` per call gives the
+    number of such pairs.
 
     Examples
     --------
@@ -213,7 +225,7 @@ class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     >>> from sk_realign import PartialFGWAligner
     >>> rng = np.random.default_rng(0)
     >>> videos = [rng.normal(size=(n, 8)).astype(np.float32) for n in (10, 12, 9)]
-    >>> aligner = PartialFGWAligner(max_outer_iter=3).fit(videos[:2])
+    >>> aligner = PartialFGWAligner(max_outer_iter=20, tol=1e-4).fit(videos[:2])
     >>> aligner.transform(videos).shape
     (3, 2)
     >>> alignment = aligner.align(videos[0], videos[0])
@@ -355,7 +367,10 @@ class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         # Sorting by length keeps the padding inside each batch small.
         pairs = [(i, j) for i in range(len(videos_a)) for j in range(len(videos_b))]
         pairs.sort(key=lambda pair: (videos_a[pair[0]].shape[0], videos_b[pair[1]].shape[0]))
-        batches = [pairs[start : start + self.batch_size] for start in range(0, len(pairs), self.batch_size)]
+        batches = [
+            pairs[start : start + self.batch_size]
+            for start in range(0, len(pairs), self.batch_size)
+        ]
 
         # Reject a batch that cannot fit before any batch is solved.
         for batch in batches:

@@ -217,7 +217,7 @@ def test_invalid_inputs_raise():
         solve_rfpgwot(x.long(), y)
     with pytest.raises(ValueError, match="pass both as single sequences"):
         solve_rfpgwot(x[None], y)
-    with pytest.raises(ValueError, match="x holds 2 sequences but y holds 1"):
+    with pytest.raises(ValueError, match="x contains 2 sequences but y contains 1"):
         solve_rfpgwot(torch.stack([x, x]), y[None])
     with pytest.raises(ValueError, match="6 features per frame but y has 3"):
         solve_rfpgwot(x, y[:, :3])
@@ -243,3 +243,16 @@ def test_invalid_masks_raise():
     holes[0, 1] = False
     with pytest.raises(ValueError, match="mask_x of pair 0 is not a right-padding mask"):
         solve_rfpgwot(x, y, mask_x=holes)
+
+
+def test_available_memory_psutil_and_meminfo(monkeypatch):
+    from sk_realign.ot import available_memory
+
+    with_psutil = available_memory("cpu")
+    monkeypatch.setitem(__import__("sys").modules, "psutil", None)
+    without_psutil = available_memory("cpu")
+
+    assert with_psutil > 0
+    assert without_psutil > 0
+    # Both read the same kernel counter; other processes move it between the two reads.
+    assert 0.5 < without_psutil / with_psutil < 2.0

@@ -46,7 +46,7 @@ def test_plan_nonnegative_and_sink_mass_in_unit_interval(x, y, params):
     assert torch.isfinite(log["cost"]).all()
 
 
-# The symmetry holds at the fixed point. With exact marginals (tau = inf) or eps = 0.01,
+# The symmetry is exact at the fixed point. With exact marginals (tau = inf) or eps = 0.01,
 # Sinkhorn on kernels whose entries span e^-60 and more (repeated or single frames) can
 # still be short of it after thousands of iterations, and with rho near 1 the GW steps
 # amplify what is left. The property is checked where the iterations converge.

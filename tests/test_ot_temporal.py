@@ -92,3 +92,21 @@ def test_gw_gradient_dense_structure(rng):
     loss = (cx[:, None, :, None] - cy[None, :, None, :]) ** 2
     expected = 2 * np.einsum("ijkl,kl->ij", loss, plan)
     np.testing.assert_allclose(gradient, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [-2, -1])
+def test_toeplitz_product_autograd_path(rng, dim):
+    values = torch.from_numpy(rng.random((2, 6, 5))).requires_grad_(True)
+
+    product = toeplitz_abs_product(values, dim)
+    product.sum().backward()
+
+    with torch.no_grad():
+        buffer = torch.empty(2, 6, 5, dtype=torch.float64)
+        in_place = toeplitz_abs_product(values.detach(), dim, out=buffer)
+    np.testing.assert_allclose(product.detach().numpy(), in_place.numpy(), rtol=1e-12)
+    size = values.shape[dim]
+    index = np.arange(size)
+    column_sums = np.abs(index[:, None] - index[None, :]).sum(0)
+    expected = np.broadcast_to(column_sums[:, None] if dim == -2 else column_sums, values.shape)
+    np.testing.assert_allclose(values.grad.numpy(), expected)

@@ -9,9 +9,12 @@ __all__ = ["available_memory", "solver_memory_bytes", "check_memory"]
 
 logger = logging.getLogger(__name__)
 
-# Number of (n + 1) x (m + 1) matrices the solver holds at its peak: the feature cost,
-# the log reference, the linearised cost or the kernel, the plan, the GW gradient and
-# the temporaries of the structure products (measured with benchmarks/bench_solver.py).
+# Number of (n + 1) x (m + 1) matrices the solver keeps at its peak: the feature
+# cost, the fixed part of log K, log K, the kernel that becomes the plan and the GW
+# gradient, plus temporaries. ``benchmarks/bench_solver.py scaling`` measured peaks of
+# 5.8 to 6.3 float32 plans at 4,096 and 8,192 frames, so 7 leaves a margin there.
+# NOTE: at 256 and 1,024 frames the peaks were 8.9 and 7.2 plans, because fixed costs
+# weigh more; those are a few MiB, far from any memory limit.
 PEAK_MATRICES = 7
 
 
@@ -62,9 +65,9 @@ def solver_memory_bytes(
         Outer steps whose graph autograd keeps (0 when solving without gradient).
     """
     rows, columns = (n + 1, m + 1) if sink else (n, m)
-    # NOTE: the graph of an unrolled outer step keeps about six full matrices (kernel,
-    # plan, gradient and their temporaries); the scalings of the inner iterations are
-    # vectors and are neglected.
+    # NOTE: an estimate. The graph of an unrolled outer step keeps about six full
+    # matrices (kernel, plan, gradient and their temporaries). The scalings of the inner
+    # iterations are vectors and are neglected.
     matrices = PEAK_MATRICES + 6 * differentiable_steps
     total = batch_size * rows * columns * matrices
     if dense_structure:

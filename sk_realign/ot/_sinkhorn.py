@@ -13,10 +13,10 @@ potentials :math:`f, g`, updated in turn as
 with :math:`\phi = \tau / (\tau + \varepsilon)`.
 
 ``"log"`` runs these updates with log-sum-exp, two passes of ``exp`` over the matrix per
-iteration. ``"scaling"`` absorbs the potentials into a kernel computed once, iterates on
-scalings :math:`u, v` with two matrix-vector products per iteration, and absorbs a scaling
-back into its potential whenever its logarithm leaves a safe range, so it stays finite for
-small :math:`\varepsilon` as the log domain does.
+iteration. ``"scaling"`` absorbs the potentials into a kernel computed once and iterates on
+scalings :math:`u, v` with two matrix-vector products per iteration. Whenever the
+logarithm of a scaling leaves a safe range, the scaling is absorbed back into its
+potential, so the path stays finite for small :math:`\varepsilon` as the log domain does.
 """
 
 import math
@@ -46,11 +46,13 @@ def _max_change(new, old):
 
 
 def _inplace_allowed(*tensors):
-    """Whether in-place updates are safe: no autograd graph is being recorded."""
+    """Return whether in-place updates are safe, that is, no autograd graph is recorded."""
     return not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
 
 
-def sinkhorn_log(log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, max_iter, tol):
+def sinkhorn_log(
+    log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, max_iter, tol, out=None
+):
     r"""Run unbalanced Sinkhorn in the log domain.
 
     Parameters
@@ -68,6 +70,9 @@ def sinkhorn_log(log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, max_i
     tol : float
         Stop when no potential has moved by more than ``tol * eps`` since the previous
         check (every :data:`CHECK_EVERY` iterations).
+    out : torch.Tensor of shape (B, n, m), default=None
+        Buffer that receives the plan when no autograd graph is recorded. Only the
+        scaling path uses it.
 
     Returns
     -------
@@ -93,17 +98,24 @@ def sinkhorn_log(log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, max_i
     return plan, f, g, n_iter
 
 
-def _scaled_log(values, phi, tiny):
-    """Return ``phi * log(max(values, tiny))``, skipping the product when ``phi`` is 1."""
-    logarithm = torch.log(values.clamp_min(tiny))
-    return logarithm if phi == 1.0 else phi * logarithm
+def _log_scaling(offset, product, phi, tiny, inplace):
+    """Return ``offset - phi * log(max(product, tiny))``, overwriting ``product`` if allowed."""
+    if inplace:
+        return torch.sub(offset, product.clamp_min_(tiny).log_(), alpha=phi)
+    return offset - phi * torch.log(product.clamp_min(tiny))
 
 
-def _stabilised_kernel(log_kernel, f, g, eps):
-    return torch.exp(log_kernel + (f[:, :, None] + g[:, None, :]) / eps)
+def _stabilised_kernel(log_kernel, f, g, eps, out=None):
+    """Return exp(log_kernel + (f_i + g_j) / eps), in place into ``out`` when given."""
+    if out is None:
+        return torch.exp(log_kernel + (f[:, :, None] + g[:, None, :]) / eps)
+    torch.add(log_kernel, f[:, :, None] / eps, out=out)
+    return out.add_(g[:, None, :] / eps).exp_()
 
 
-def sinkhorn_scaling(log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, max_iter, tol):
+def sinkhorn_scaling(
+    log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, max_iter, tol, out=None
+):
     r"""Run unbalanced Sinkhorn on scalings of a log-stabilised kernel.
 
     Takes and returns the same values as :func:`sinkhorn_log`. The kernel
@@ -121,7 +133,10 @@ def sinkhorn_scaling(log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, m
 
     # Normalise the rows, then rescue the columns that would underflow entirely (a frame
     # that every other frame finds expensive, such as one headed for the sink).
-    exponent = log_kernel + g[:, None, :] / eps
+    if inplace:
+        exponent = torch.add(log_kernel, g[:, None, :] / eps, out=out)
+    else:
+        exponent = log_kernel + g[:, None, :] / eps
     f = torch.where(mask_a, -eps * exponent.amax(-1), 0.0)
     exponent = exponent.add_(f[:, :, None] / eps) if inplace else exponent + f[:, :, None] / eps
     column_max = exponent.amax(-2)
@@ -129,7 +144,7 @@ def sinkhorn_scaling(log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, m
     if bool(rescue.any()):
         shift = torch.where(rescue, -column_max, 0.0)
         g = g + eps * shift
-        exponent = exponent + shift[:, None, :]
+        exponent = exponent.add_(shift[:, None, :]) if inplace else exponent + shift[:, None, :]
     kernel = exponent.exp_() if inplace else exponent.exp()
     del exponent
 
@@ -148,21 +163,21 @@ def sinkhorn_scaling(log_kernel, log_a, log_b, mask_a, mask_b, *, eps, tau, g, m
         # A row vector times the transposed kernel is several times faster than a batched
         # matrix times a column vector on the CPU.
         kernel_v = torch.bmm(v.unsqueeze(1), kernel.mT).squeeze(1)
-        log_u = offset_u - _scaled_log(kernel_v, phi, tiny)
-        if float(log_u.detach().abs().max()) > threshold:
+        log_u = _log_scaling(offset_u, kernel_v, phi, tiny, inplace)
+        if float(torch.linalg.vector_norm(log_u.detach(), ord=math.inf)) > threshold:
             f = f + eps * log_u
             offset_u = phi * log_a - damping * f
             log_u = torch.zeros_like(log_u)
-            kernel = _stabilised_kernel(log_kernel, f, g, eps)
+            kernel = _stabilised_kernel(log_kernel, f, g, eps, out=kernel if inplace else None)
         u = torch.exp(log_u)
 
         kernel_u = torch.bmm(u.unsqueeze(1), kernel).squeeze(1)
-        log_v = offset_v - _scaled_log(kernel_u, phi, tiny)
-        if float(log_v.detach().abs().max()) > threshold:
+        log_v = _log_scaling(offset_v, kernel_u, phi, tiny, inplace)
+        if float(torch.linalg.vector_norm(log_v.detach(), ord=math.inf)) > threshold:
             g = g + eps * log_v
             offset_v = phi * log_b - damping * g
             log_v = torch.zeros_like(log_v)
-            kernel = _stabilised_kernel(log_kernel, f, g, eps)
+            kernel = _stabilised_kernel(log_kernel, f, g, eps, out=kernel if inplace else None)
         v = torch.exp(log_v)
 
         if n_iter % CHECK_EVERY == 0:

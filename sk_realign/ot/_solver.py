@@ -106,7 +106,10 @@ def _check_sequences(x, y, mask_x, mask_y):
     if single:
         x, y = x.unsqueeze(0), y.unsqueeze(0)
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x holds {x.shape[0]} sequences but y holds {y.shape[0]}; pair them one to one.")
+        raise ValueError(
+            f"x contains {x.shape[0]} sequences but y contains {y.shape[0]}; pass one y "
+            "sequence for each x sequence."
+        )
     if x.shape[-1] != y.shape[-1]:
         raise ValueError(
             f"x has {x.shape[-1]} features per frame but y has {y.shape[-1]}; both "
@@ -144,16 +147,16 @@ def _structure(features, mask, positions, n_real, *, structure, metric, kernel_s
 
 def _batch_dot(left, right):
     """Frobenius inner product of two batches of matrices, per pair."""
+    if left.is_contiguous() and right.is_contiguous():
+        # A batched product of flattened views needs no temporary of the matrices' size.
+        batch = left.shape[0]
+        return torch.bmm(left.reshape(batch, 1, -1), right.reshape(batch, -1, 1)).reshape(batch)
     return (left * right).sum((-1, -2))
 
 
-def _subtract_block(log_base, gradient, weight, inplace):
+def _subtract_block(log_base, gradient, weight):
     """Return ``log_base`` minus ``weight * gradient`` on its top-left (real) block."""
     n, m = gradient.shape[-2:]
-    if inplace:
-        log_kernel = log_base.clone()
-        log_kernel[:, :n, :m].sub_(gradient, alpha=weight)
-        return log_kernel
     rows, columns = log_base.shape[-2:]
     padded = torch.nn.functional.pad(gradient, (0, columns - m, 0, rows - n))
     return log_base - weight * padded
@@ -268,7 +271,8 @@ def solve_rfpgwot(
         Maximum number of Sinkhorn iterations per MM step.
     tol : float, default=1e-6
         The MM steps stop when the relative change of the objective falls below ``tol``;
-        a Sinkhorn loop stops when no dual potential moves by more than ``tol * eps``.
+        a Sinkhorn loop stops when no dual potential has moved by more than ``tol * eps``
+        since its previous check, made every 5 iterations.
     method : {"scaling", "log"}, default="scaling"
         ``"scaling"`` iterates on scalings of a log-stabilised kernel (two matrix-vector
         products per iteration); ``"log"`` runs log-sum-exp updates, slower but the
@@ -284,8 +288,8 @@ def solve_rfpgwot(
         through the unrolled iterations.
     temporal_product : {"auto", "prefix", "dense"}, default="auto"
         How temporal structure products are computed: ``O(N M)`` prefix sums, a dense
-        matrix product, or the faster of the two for the size (prefix sums from
-        ``PREFIX_SUM_MIN_FRAMES`` frames).
+        matrix product, or the faster of the two for the size (prefix sums from 64
+        frames, see ``sk_realign.ot._temporal.PREFIX_SUM_MIN_FRAMES``).
     memory_limit : int, default=None
         Bytes the solve may use. ``None`` uses the free memory of the device (psutil or
         ``/proc/meminfo`` on the CPU, :func:`torch.cuda.mem_get_info` on CUDA).
@@ -478,19 +482,15 @@ def _solve(
         cost = augment_with_sink(cost, zeta)
 
     # Log reference: a b^T times the prior on the real block, the sink-sink entry scaled.
+    # It depends on no input that can require grad, so it is built in place.
     log_reference = log_a[:, :, None] + log_b[:, None, :]
     if prior_weight > 0:
-        log_prior = (positions_x[:, :, None] - positions_y[:, None, :]).abs_().mul_(-1.0 / laplace_scale)
-        if sink:
-            log_prior = torch.nn.functional.pad(log_prior, (0, 1, 0, 1))
-        log_reference = log_reference + prior_weight * log_prior
+        log_prior = (positions_x[:, :, None] - positions_y[:, None, :]).abs_()
+        log_reference[:, :n, :m].sub_(log_prior, alpha=prior_weight / laplace_scale)
         del log_prior
     if sink:
-        corner = torch.zeros_like(log_reference)
-        corner[:, -1, -1] = torch.log(total / 2.0)
-        log_reference = log_reference + corner
-        del corner
-    log_reference = torch.where(mask_plan, log_reference, NEG_LOG)
+        log_reference[:, -1, -1] += torch.log(total / 2.0)
+    log_reference.masked_fill_(~mask_plan, NEG_LOG)
     reference_mass = torch.exp(log_reference).sum((-1, -2))
 
     sinkhorn = SOLVERS[method]
@@ -520,24 +520,34 @@ def _solve(
         del initial
 
     # The part of log K that does not change between steps: log R - (1 - rho) C~ / eps.
-    log_base = torch.where(mask_plan, log_reference - ((1.0 - rho) / eps) * cost, NEG_LOG)
+    if inplace:
+        log_base = cost.mul(-(1.0 - rho) / eps).add_(log_reference).masked_fill_(~mask_plan, NEG_LOG)
+    else:
+        log_base = torch.where(mask_plan, log_reference - ((1.0 - rho) / eps) * cost, NEG_LOG)
     del log_reference
+
+    # Without autograd, every step reuses the same matrices: on the CPU a fresh
+    # allocation of the plan's size costs about as much as a pass over it.
+    log_kernel = torch.empty_like(log_base) if inplace and rho > 0 else None
+    plan_buffer = torch.empty_like(log_base) if inplace and method == "scaling" else None
 
     history = []
     converged = torch.zeros(batch, dtype=torch.bool, device=device)
     gw = torch.zeros(batch, dtype=dtype, device=device)
     plan = None
     for step in range(max_outer_iter):
-        if rho > 0:
-            log_kernel = _subtract_block(log_base, gradient, rho / eps, inplace)
-        else:
+        if rho == 0:
             log_kernel = log_base
+        elif inplace:
+            log_kernel.copy_(log_base)
+            log_kernel[:, :n, :m].sub_(gradient, alpha=rho / eps)
+        else:
+            log_kernel = _subtract_block(log_base, gradient, rho / eps)
         plan = None
         plan, f, g, inner = sinkhorn(
             log_kernel, log_a, log_b, mask_a, mask_b, eps=eps, tau=tau, g=g,
-            max_iter=max_inner_iter, tol=tol,
+            max_iter=max_inner_iter, tol=tol, out=plan_buffer,
         )
-        del log_kernel
         n_inner_iter += inner
 
         # Objective at the new plan. eps KL(T | R) follows from the potentials because
@@ -546,7 +556,14 @@ def _solve(
         plan_real = plan[:, :n, :m]
         cost_term = _batch_dot(cost, plan)
         linear_term = (1.0 - rho) * cost_term
-        if rho > 0:
+        if rho > 0 and inplace:
+            # The old gradient and log K are spent: they become the new gradient and its
+            # scratch space.
+            linear_term = linear_term + rho * gradient.mul_(plan_real).sum((-1, -2))
+            scratch = log_kernel.view(-1)[: gradient.numel()].view_as(gradient)
+            gradient = gw_gradient(plan_real, structure_x, structure_y, out=gradient, scratch=scratch)
+            gw = 0.5 * torch.mul(gradient, plan_real, out=scratch).sum((-1, -2))
+        elif rho > 0:
             linear_term = linear_term + rho * _batch_dot(gradient, plan_real)
             gradient = gw_gradient(plan_real, structure_x, structure_y)
             gw = 0.5 * _batch_dot(gradient, plan_real)
