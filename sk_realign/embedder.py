@@ -286,7 +286,7 @@ class RealignEmbedder(TransformerMixin, BaseEstimator):
     >>> X = load_breakfast_coffee().X
     >>> embedder = RealignEmbedder(max_iter=2, n_frames=8, batch_size=2, device="cpu",
     ...                            random_state=0)
-    >>> embeddings = embedder.fit_transform(X)
+    >>> embeddings = embedder.fit_transform(X[:2])
     >>> embeddings[0].shape, embeddings[0].dtype
     ((917, 128), dtype('float32'))
     """

@@ -19,6 +19,15 @@ from sk_realign.exceptions import EmbeddingCollapseWarning, RandomBackboneWarnin
 FAST = dict(max_iter=3, n_frames=8, batch_size=2, device="cpu")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Run torch on one thread: on a loaded 2-core machine two threads made a fit 14 times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def fitted(coffee):
     embedder = RealignEmbedder(**FAST, random_state=0)
