@@ -194,8 +194,9 @@ def test_inter_contrastive_single_negative_by_hand():
     x, y, plan = _inter_case()
     loss = inter_contrastive_loss(x, y, plan, temperature=0.5, negatives="single")
 
-    # The worst match is the first smallest plan entry: y1 for x0 (cost 1), y0 for x1
-    # (cost 1); x1 for y0 (cost 1), x0 for y1 (cost 1). Each term is log(1 + e^-2).
+    # The worst match is the first smallest plan entry. From x: y1 for x0 and y0 for x1.
+    # From y: x1 for y0 and x0 for y1. Every such pair costs 1, so each term is
+    # log(1 + e^-2).
     assert loss.item() == pytest.approx(math.log(1 + math.exp(-2)), rel=1e-12)
 
 

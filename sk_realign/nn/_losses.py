@@ -283,8 +283,8 @@ def inter_contrastive_loss(
     temperature and :math:`\mathcal N_i` the negatives: every frame of ``y`` more than
     ``window`` positions from :math:`j^+` (``negatives="window"``), or the single worst
     match :math:`\arg\min_j T_{ij}` (``negatives="single"``). The same is done from ``y``
-    to ``x`` with the transposed plan; the loss is the mean of the two directions, each
-    the mean over its matched frames (0 when none is matched).
+    to ``x`` with the transposed plan. The loss is the mean of the two directions, and
+    each direction is the mean over its matched frames (0 when none is matched).
 
     Parameters
     ----------

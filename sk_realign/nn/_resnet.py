@@ -3,7 +3,7 @@
 torchvision is an optional dependency (its PyPI wheels import only next to the torch
 release they were built for), so the trunk is defined here. Its parameter and buffer
 names are those of ``torchvision.models.resnet50().state_dict()``, so a torchvision
-checkpoint loads into it with ``torch.load(path, weights_only=True)``; the ``layer4.*``
+checkpoint loads into it with ``torch.load(path, weights_only=True)``. The ``layer4.*``
 and ``fc.*`` entries of a full checkpoint are ignored.
 """
 
