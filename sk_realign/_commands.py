@@ -213,10 +213,22 @@ def _train_embedder(embedder, videos, console):
     return embeddings, time.perf_counter() - start
 
 
-def _make_segmenter(k, seed):
+def _make_segmenter(args):
+    """Build the segmenter and check its parameters, so a bad option fails before training."""
     from .segmenter import KeyStepSegmenter
 
-    return KeyStepSegmenter(n_key_steps=k, random_state=seed)
+    parameters = {"n_key_steps": args.k, "random_state": args.seed}
+    if args.temporal_weight is not None:
+        parameters["temporal_weight"] = args.temporal_weight
+    segmenter = KeyStepSegmenter(**parameters)
+    try:
+        segmenter._validate_params()
+    except ValueError as error:
+        raise CommandError(
+            f"{_one_line(error)} The option of the same name sets it (such as "
+            "--temporal-weight)."
+        ) from None
+    return segmenter
 
 
 def _check_k(k, lengths, names):
@@ -368,6 +380,7 @@ def run_demo(args, console, argv=()):
     data = load_breakfast_coffee()
     lengths = [len(video) for video in data.X]
     _check_k(args.k, lengths, data.video_names)
+    segmenter = _make_segmenter(args)
     console.status(
         f"Breakfast coffee: {len(data.X)} videos, {sum(lengths)} frames of "
         f"{data.X[0].shape[1]} features at {data.fps} frames per second"
@@ -379,13 +392,12 @@ def run_demo(args, console, argv=()):
 
     console.status(f"Segmenting into {args.k} key steps")
     stage = time.perf_counter()
-    segmenter = _make_segmenter(args.k, args.seed)
     predictions = segmenter.fit_predict(embeddings)
     report.timings["segmentation"] = time.perf_counter() - stage
 
     # The baselines, run the same way.
     stage = time.perf_counter()
-    raw_segmenter = _make_segmenter(args.k, args.seed)
+    raw_segmenter = _make_segmenter(args)
     raw_predictions = raw_segmenter.fit_predict(data.X)
     uniform_predictions = uniform_segmentation(lengths, args.k)
     report.timings["baselines"] = time.perf_counter() - stage
@@ -424,7 +436,7 @@ def run_demo(args, console, argv=()):
 
     report.parameters = {
         "command": {"k": args.k, "max_iter": args.max_iter, "seed": args.seed,
-                    "device": args.device},
+                    "device": args.device, "temporal_weight": args.temporal_weight},
         "RealignEmbedder": embedder.get_params(),
         "KeyStepSegmenter": segmenter.get_params(),
         "PartialFGWAligner": aligner.get_params(),
@@ -627,6 +639,7 @@ def run_discover(args, console, argv=()):
     report = Report(out, "discover", argv=[PROG, *argv])
 
     # Embed (unless --no-train is given), then segment.
+    segmenter = _make_segmenter(args)
     embedder = None
     if args.no_train:
         embeddings = videos
@@ -634,7 +647,6 @@ def run_discover(args, console, argv=()):
         embedder = _make_embedder(args)
         embeddings, report.timings["training"] = _train_embedder(embedder, videos, console)
     console.status(f"Segmenting {len(videos)} videos into {args.k} key steps")
-    segmenter = _make_segmenter(args.k, args.seed)
     predictions = segmenter.fit_predict(embeddings)
 
     label_folder = out / "labels"
@@ -653,7 +665,7 @@ def run_discover(args, console, argv=()):
         scored_names = [names[i] for i in scored]
         methods = {("RealignEmbedder" if embedder else "input features"): predictions}
         if embedder is not None and kind == "features":
-            methods["raw features"] = _make_segmenter(args.k, args.seed).fit_predict(videos)
+            methods["raw features"] = _make_segmenter(args).fit_predict(videos)
         methods["uniform split"] = uniform_segmentation(lengths, args.k)
         rows = []
         for method, labels in methods.items():
@@ -683,6 +695,7 @@ def run_discover(args, console, argv=()):
         "paths": [str(p) for p in args.paths], "k": args.k, "annotations": args.annotations,
         "format": args.annotation_format, "fps": fps, "no_train": args.no_train,
         "seed": args.seed, "device": args.device, "max_iter": args.max_iter,
+        "temporal_weight": args.temporal_weight,
     }}
     if embedder is not None:
         _plot_history(report, embedder)

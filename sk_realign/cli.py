@@ -122,6 +122,15 @@ def _add_training_options(parser, *, default_seed=0):
     )
 
 
+def _add_segmenter_options(parser):
+    parser.add_argument(
+        "--temporal-weight", type=float, default=None, metavar="W",
+        help="weight of the segmenter's term for where in the video a frame lies, used for "
+             "the method and the raw-feature baseline alike; 0 turns it off (default: the "
+             "KeyStepSegmenter default)",
+    )
+
+
 def _add_video_options(parser):
     parser.add_argument(
         "--backbone-weights", metavar="PATH_OR_NAME", default=None,
@@ -179,6 +188,7 @@ def build_parser():
         help="number of key steps (default: %(default)s)",
     )
     _add_training_options(demo)
+    _add_segmenter_options(demo)
     _add_common_options(demo)
     demo.set_defaults(handler=run_demo)
 
@@ -244,6 +254,7 @@ def build_parser():
         help="output folder, created if missing (default: %(default)s)",
     )
     _add_training_options(discover)
+    _add_segmenter_options(discover)
     _add_video_options(discover)
     _add_common_options(discover)
     discover.set_defaults(handler=run_discover)

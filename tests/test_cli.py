@@ -250,6 +250,14 @@ def test_align_zeta_out_of_range(coffee_files, tmp_path, capsys):
     assert_one_line_error(status, err, "'zeta'", "Got -1.0", "--zeta")
 
 
+def test_negative_temporal_weight(tmp_path, capsys):
+    status, _, err = run(
+        ["demo", "--temporal-weight", "-1", "--out", tmp_path / "out"], capsys
+    )
+    assert_one_line_error(status, err, "'temporal_weight'", "--temporal-weight")
+    assert "training" not in err
+
+
 def test_debug_shows_traceback(tmp_path, capsys):
     missing = tmp_path / "missing.npy"
     status, _, err = run(["discover", missing, "--k", "3", "--debug"], capsys)
@@ -374,7 +382,7 @@ def test_discover_with_breakfast_annotations(coffee, coffee_files, tmp_path, cap
     out = tmp_path / "discover"
     status, stdout, err = run(
         ["discover", *paths, "--k", "4", "--annotations", coffee_files / "groundTruth",
-         "--format", "breakfast", "--max-iter", "2", "--out", out],
+         "--format", "breakfast", "--max-iter", "2", "--temporal-weight", "3", "--out", out],
         capsys,
     )
     assert status == 0, err
@@ -403,6 +411,7 @@ def test_discover_with_breakfast_annotations(coffee, coffee_files, tmp_path, cap
     assert f"{expected_per_video.per_video.f1[0]:.3f}" in uniform_rows[0]
     assert set(report["results"]["scores"]) == {"RealignEmbedder", "raw features", "uniform split"}
     assert report["results"]["data"]["scored_videos"] == names
+    assert report["parameters"]["KeyStepSegmenter"]["temporal_weight"] == 3
     assert {figure["file"] for figure in report["figures"]} == {
         "timelines_realignembedder.png", "timelines_raw_features.png",
         "timelines_uniform_split.png", "training_loss.png", "transport_plan.png",
