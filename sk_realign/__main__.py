@@ -1,0 +1,8 @@
+"""Run the ``sk-realign`` command as ``python -m sk_realign``."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
