@@ -229,3 +229,22 @@ def test_long_sequences_small_eps_stay_finite():
     assert 0.5 < plan.sum().item() < 1.5
     assert (log["sink_mass_x"] >= 0).all()
     assert (log["sink_mass_x"] <= 1).all()
+
+
+def test_scaling_overflow_recovers_log_domain_plan():
+    # The GW term moves this pair's costs by hundreds of eps between outer steps, so the
+    # warm-started scaling kernel overflows; the plan must still equal the log-domain one.
+    x = torch.tensor([[0.0, 0.0, 0.0]], dtype=torch.float64)
+    y = torch.tensor([[6.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype=torch.float64)
+    options = dict(
+        rho=0.7, tau=1.0, zeta=None, eps=0.05, prior_weight=1.0, metric="sqeuclidean",
+        structure="feature", max_outer_iter=4, max_inner_iter=3000, tol=1e-13, warn=False,
+    )
+
+    plan, log = solve_rfpgwot(x, y, method="scaling", **options)
+    reference, reference_log = solve_rfpgwot(x, y, method="log", **options)
+
+    assert torch.isfinite(plan).all()
+    assert torch.isfinite(log["objective"]).all()
+    torch.testing.assert_close(plan, reference, rtol=1e-6, atol=1e-12)
+    assert float(plan.sum()) == pytest.approx(0.5494, abs=1e-3)

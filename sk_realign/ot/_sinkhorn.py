@@ -19,11 +19,14 @@ logarithm of a scaling leaves a safe range, the scaling is absorbed back into it
 potential, so the path stays finite for small :math:`\varepsilon` as the log domain does.
 """
 
+import logging
 import math
 
 import torch
 
 __all__ = ["sinkhorn_unbalanced"]
+
+logger = logging.getLogger(__name__)
 
 # Finite stand-in for log(0) on padding frames: exp of it is exactly 0, and unlike -inf
 # it never produces NaN in the backward pass of log-sum-exp.
@@ -123,8 +126,11 @@ def sinkhorn_scaling(
     with potentials that put the largest entry of every row (and of every column whose
     entries would otherwise all underflow) at 1; each iteration then costs two
     matrix-vector products. A scaling whose logarithm exceeds half the exponent range
-    of the dtype is absorbed into its potential and the kernel is recomputed.
+    of the dtype is absorbed into its potential and the kernel is recomputed. If a
+    recomputed kernel still overflows, the call is solved again by :func:`sinkhorn_log`
+    from the same warm start.
     """
+    log_a_in, log_b_in, g_in = log_a, log_b, g
     phi, damping = _exponents(tau, eps)
     tiny = torch.finfo(log_kernel.dtype).tiny
     log_tiny = math.log(tiny)
@@ -190,7 +196,20 @@ def sinkhorn_scaling(
         plan = kernel.mul_(u.unsqueeze(-1)).mul_(v.unsqueeze(-2))
     else:
         plan = u.unsqueeze(-1) * kernel * v.unsqueeze(-2)
-    return plan, f + eps * log_u, g + eps * log_v, n_iter
+    f, g = f + eps * log_u, g + eps * log_v
+
+    # A warm start far from the new fixed point (the GW term moved the costs by many
+    # multiples of eps) can push a recomputed kernel entry past the exponent range. The
+    # log-domain iterations solve the same problem without that limit.
+    if not bool(torch.isfinite(plan).all()):
+        logger.debug(
+            "Scaling iterations overflowed at eps=%g; solving this step in the log domain.", eps
+        )
+        return sinkhorn_log(
+            log_kernel, log_a_in, log_b_in, mask_a, mask_b, eps=eps, tau=tau, g=g_in,
+            max_iter=max_iter, tol=tol,
+        )
+    return plan, f, g, n_iter
 
 
 SOLVERS = {"scaling": sinkhorn_scaling, "log": sinkhorn_log}
