@@ -311,7 +311,7 @@ def sequence_tags(tags):
     """Declare, on a ``__sklearn_tags__`` result, that ``X`` is a list of sequences.
 
     scikit-learn's common checks assume a 2-D ``X`` of samples; these estimators take a
-    list of videos instead, so they say so rather than pretend.
+    list of videos instead and declare it.
     """
     tags.input_tags.two_d_array = False
     tags.input_tags.three_d_array = True
