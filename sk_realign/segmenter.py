@@ -32,6 +32,24 @@ _BLAS_LIMITS = {"limits": 1, "user_api": "blas"}
 # prototype gets a large finite membership weight rather than an infinite one.
 _TINY_DISTANCE = np.finfo(np.float64).tiny
 
+# Largest absolute feature value accepted. Below it, squared distances and their sums over
+# up to 1e100 frame-feature pairs stay under float64's maximum (1.8e308). Far above it they
+# overflow to inf, and the graph cut gets no finite cost.
+_MAX_ABS_FEATURE = 1e100
+
+
+def _check_feature_range(videos):
+    """Reject features so large that their squared distances overflow float64."""
+    for index, video in enumerate(videos):
+        largest = float(np.max(np.abs(video)))
+        if largest > _MAX_ABS_FEATURE:
+            raise ValueError(
+                f"Video {index} has a feature of absolute value {largest:.3g}, above the "
+                f"{_MAX_ABS_FEATURE:.0e} that KeyStepSegmenter accepts: squared distances "
+                "between such frames overflow float64. Scale the features down, for example "
+                "with sklearn.preprocessing.StandardScaler fitted on the stacked frames."
+            )
+
 
 def _relative_times(n_frames):
     """Compute the position ``(t + 0.5) / T`` of each frame's midpoint in [0, 1]."""
@@ -347,6 +365,7 @@ class KeyStepSegmenter(ClusterMixin, BaseEstimator):
         """
         self._check_finite_weights()
         videos = check_videos(X, estimator=self)
+        _check_feature_range(videos)
         lengths = [video.shape[0] for video in videos]
         n_frames = sum(lengths)
         if self.n_key_steps > n_frames:
@@ -447,6 +466,7 @@ class KeyStepSegmenter(ClusterMixin, BaseEstimator):
         check_is_fitted(self)
         self._check_finite_weights()
         videos = check_videos(X, n_features=self.n_features_in_, estimator=self)
+        _check_feature_range(videos)
         with threadpool_limits(**_BLAS_LIMITS):
             return [self._segment(video) for video in videos]
 
