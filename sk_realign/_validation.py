@@ -250,7 +250,7 @@ def check_labels(y, lengths=None):
     ValueError
         For a ``y`` that is not a list, a count of label arrays that differs from the count
         of videos, a label array whose length differs from its video's, negative or
-        non-integer labels, and NaN.
+        non-integer labels, NaN, and names in some videos but numbers in others.
     """
     if isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype != object:
         raise ValueError(
@@ -260,6 +260,11 @@ def check_labels(y, lengths=None):
     if not isinstance(y, (list, tuple, np.ndarray)):
         raise ValueError(
             f"y must be a list of per-frame label arrays, one per video; got {type(y).__name__}."
+        )
+    if isinstance(y, (list, tuple)) and len(y) and all(np.ndim(labels) == 0 for labels in y):
+        raise ValueError(
+            f"y is a flat list of {len(y)} labels; expected a list with one label array per "
+            "video. Wrap it in a list: [labels]."
         )
     y = [np.asarray(labels) for labels in y]
     if lengths is not None and len(y) != len(lengths):
@@ -280,7 +285,19 @@ def check_labels(y, lengths=None):
                 "rate if they come from another one)."
             )
 
-    if any(labels.dtype.kind in "USO" for labels in y):
+    # Names and integers cannot be mixed, because the name "0" or "SIL" of one video and the
+    # integer 0 of another would get different codes.
+    is_named = [labels.dtype.kind in "USO" for labels in y]
+    if any(is_named):
+        numeric = [i for i, labels in enumerate(y) if not is_named[i] and labels.size]
+        if numeric:
+            named = is_named.index(True)
+            raise ValueError(
+                f"Labels of video {named} are names (dtype {y[named].dtype}) but labels of "
+                f"video {numeric[0]} are numbers (dtype {y[numeric[0]].dtype}). Give every "
+                "video the same kind of label: convert names to ids with "
+                "sk_realign.labels.names_to_ids."
+            )
         return _encode_labels(y)
 
     checked = []
