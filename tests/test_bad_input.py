@@ -46,3 +46,39 @@ def test_labels_flat_list_rejected():
 
     with pytest.raises(ValueError, match=r"flat list of 3 labels.*\[labels\]"):
         check_labels([0, 1, 1])
+
+
+@pytest.mark.parametrize("protocol", ["per-video", "task"])
+def test_metrics_empty_video_rejected(protocol):
+    from sk_realign.metrics import procedure_learning_scores
+
+    y_true = [np.array([1, 1, 2]), np.array([], dtype=np.int64)]
+    y_pred = [np.array([0, 0, 1]), np.array([], dtype=np.int64)]
+    with pytest.raises(ValueError, match="Video 1 has no frames"):
+        procedure_learning_scores(y_true, y_pred, protocol=protocol)
+
+
+def test_metrics_empty_list_rejected():
+    from sk_realign.metrics import per_video_scores
+
+    with pytest.raises(ValueError, match="y_true has no videos"):
+        per_video_scores([], [])
+
+
+def test_uniform_split_of_padded_array():
+    from sk_realign.metrics import uniform_segmentation
+
+    padded = np.full((2, 5, 3), np.nan)
+    padded[0] = 1.0
+    padded[1, :3] = 1.0
+    labels = uniform_segmentation(padded, 2)
+    assert len(labels) == 2
+    np.testing.assert_array_equal(labels[0], [0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(labels[1], [0, 0, 1])
+
+
+def test_uniform_split_of_one_video_rejected():
+    from sk_realign.metrics import uniform_segmentation
+
+    with pytest.raises(ValueError, match=r"Wrap a single video in a list"):
+        uniform_segmentation(np.zeros((6, 4)), 2)
