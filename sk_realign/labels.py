@@ -51,6 +51,22 @@ _OVERLAP_POLICIES = ("raise", "first", "last")
 _RANGE_POLICIES = ("raise", "clip")
 
 
+def _read_utf8(path):
+    """Read a text file as UTF-8, skipping a byte-order mark, with errors that name it."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a folder; expected a text file.")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        bad_byte = error.object[error.start]
+        raise ValueError(
+            f"{path} is not UTF-8 text: the byte {bad_byte:#04x} at offset {error.start} "
+            "is invalid UTF-8. Save the file as UTF-8, for example with "
+            "'iconv -f latin1 -t utf-8' for a Latin-1 file."
+        ) from None
+
+
 def _check_fps(fps):
     if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not (
         math.isfinite(fps) and fps > 0
@@ -347,9 +363,12 @@ def read_mapping(path):
     ------
     FileNotFoundError
         When the file does not exist.
+    IsADirectoryError
+        When ``path`` is a folder.
     ValueError
         For a line without a name, an id that is not an integer, or an id or a name that
-        occurs twice. The message gives the file and the line number.
+        occurs twice (the message gives the file and the line number), and for a file that
+        is not UTF-8 text.
 
     See Also
     --------
@@ -366,38 +385,38 @@ def read_mapping(path):
     {0: 'SIL', 1: 'take cup'}
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"Mapping file {str(path)!r} not found.")
+    text = _read_utf8(path)
 
     mapping = {}
     seen_names = {}
-    with open(path, encoding="utf-8-sig") as f:
-        for line_number, line in enumerate(f, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            parts = line.split(maxsplit=1)
-            if len(parts) != 2:
-                raise ValueError(
-                    f"{path}, line {line_number}: {line!r} has no name; expected '<id> <name>'."
-                )
-            try:
-                label_id = int(parts[0])
-            except ValueError:
-                raise ValueError(
-                    f"{path}, line {line_number}: the id {parts[0]!r} is not an integer; "
-                    "expected '<id> <name>'."
-                ) from None
-            name = parts[1].strip()
-            if label_id in mapping:
-                raise ValueError(f"{path}, line {line_number}: the id {label_id} occurs twice.")
-            if name in seen_names:
-                raise ValueError(
-                    f"{path}, line {line_number}: the name {name!r} occurs twice (ids "
-                    f"{seen_names[name]} and {label_id})."
-                )
-            mapping[label_id] = name
-            seen_names[name] = label_id
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2:
+            raise ValueError(
+                f"{path}, line {line_number}: {line!r} has no name; expected '<id> <name>'."
+            )
+        try:
+            label_id = int(parts[0])
+        except ValueError:
+            raise ValueError(
+                f"{path}, line {line_number}: the id {parts[0]!r} is not an integer; "
+                "expected '<id> <name>'."
+            ) from None
+        name = parts[1].strip()
+        if label_id in mapping:
+            raise ValueError(f"{path}, line {line_number}: the id {label_id} occurs twice.")
+        if name in seen_names:
+            raise ValueError(
+                f"{path}, line {line_number}: the name {name!r} occurs twice (ids "
+                f"{seen_names[name]} and {label_id})."
+            )
+        mapping[label_id] = name
+        seen_names[name] = label_id
     return mapping
 
 

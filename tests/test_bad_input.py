@@ -82,3 +82,48 @@ def test_uniform_split_of_one_video_rejected():
 
     with pytest.raises(ValueError, match=r"Wrap a single video in a list"):
         uniform_segmentation(np.zeros((6, 4)), 2)
+
+
+@pytest.fixture
+def latin1_files(tmp_path):
+    """One file of every annotation format, each written in Latin-1 with an accented name."""
+    contents = {
+        "step.csv": "0.0,1.0,1. café\n",
+        "crosstask.csv": "1,0.0,1.0\n\xe9\n",
+        "tasks.txt": "1\nCafé\nn/a\n1\ncafé\n",
+        "labels.txt": "SIL\ncafé\n",
+        "mapping.txt": "0 SIL\n1 café\n",
+    }
+    paths = {}
+    for name, text in contents.items():
+        paths[name] = tmp_path / name
+        paths[name].write_bytes(text.encode("latin-1"))
+    return paths
+
+
+def test_readers_name_non_utf8_file(latin1_files):
+    from sk_realign.datasets import (
+        read_crosstask_csv,
+        read_crosstask_tasks,
+        read_frame_labels,
+        read_step_csv,
+    )
+    from sk_realign.labels import read_mapping
+
+    readers = {
+        "step.csv": read_step_csv,
+        "crosstask.csv": read_crosstask_csv,
+        "tasks.txt": read_crosstask_tasks,
+        "labels.txt": lambda path: read_frame_labels(path, {0: "SIL", 1: "café"}),
+        "mapping.txt": read_mapping,
+    }
+    for name, reader in readers.items():
+        with pytest.raises(ValueError, match=f"{name} is not UTF-8 text: the byte 0xe9"):
+            reader(latin1_files[name])
+
+
+def test_mapping_folder_is_not_missing(tmp_path):
+    from sk_realign.labels import read_mapping
+
+    with pytest.raises(IsADirectoryError, match="is a folder; expected a text file"):
+        read_mapping(tmp_path)

@@ -26,6 +26,7 @@ is ignored, and so are Windows line endings.
 """
 
 import csv
+import io
 import logging
 import os
 import re
@@ -35,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ..labels import _check_fps, names_to_ids, read_mapping, segments_to_labels
+from ..labels import _check_fps, _read_utf8, names_to_ids, read_mapping, segments_to_labels
 
 __all__ = [
     "load_egoprocel",
@@ -119,38 +120,38 @@ def read_step_csv(path):
     path = Path(path)
     segments = []
     step_names = {}
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for line_number, row in enumerate(csv.reader(f), start=1):
-            if not row or all(not field.strip() for field in row):
-                continue
-            if len(row) < 3:
-                raise ValueError(
-                    f"{path}, line {line_number}: {','.join(row)!r} has {len(row)} field(s); "
-                    "expected 'start second, end second, step name'."
-                )
-            start = _parse_seconds(row[0], path, line_number, "start")
-            end = _parse_seconds(row[1], path, line_number, "end")
-            name = ",".join(row[2:]).strip()
+    rows = csv.reader(io.StringIO(_read_utf8(path), newline=""))
+    for line_number, row in enumerate(rows, start=1):
+        if not row or all(not field.strip() for field in row):
+            continue
+        if len(row) < 3:
+            raise ValueError(
+                f"{path}, line {line_number}: {','.join(row)!r} has {len(row)} field(s); "
+                "expected 'start second, end second, step name'."
+            )
+        start = _parse_seconds(row[0], path, line_number, "start")
+        end = _parse_seconds(row[1], path, line_number, "end")
+        name = ",".join(row[2:]).strip()
 
-            match = _NUMBERED_STEP.match(name)
-            if match is None:
-                raise ValueError(
-                    f"{path}, line {line_number}: the step name {name!r} does not begin with "
-                    "its number; expected a name such as '3. pour water'."
-                )
-            step = int(match.group(1))
-            if step == 0:
-                raise ValueError(
-                    f"{path}, line {line_number}: step number 0 is the background id; "
-                    "number key steps from 1."
-                )
-            step_name = match.group(2) or f"step {step}"
-            if step_names.setdefault(step, step_name) != step_name:
-                raise ValueError(
-                    f"{path}, line {line_number}: step {step} is named {step_name!r}, but "
-                    f"{step_names[step]!r} on an earlier line."
-                )
-            segments.append((start, end, step))
+        match = _NUMBERED_STEP.match(name)
+        if match is None:
+            raise ValueError(
+                f"{path}, line {line_number}: the step name {name!r} does not begin with "
+                "its number; expected a name such as '3. pour water'."
+            )
+        step = int(match.group(1))
+        if step == 0:
+            raise ValueError(
+                f"{path}, line {line_number}: step number 0 is the background id; "
+                "number key steps from 1."
+            )
+        step_name = match.group(2) or f"step {step}"
+        if step_names.setdefault(step, step_name) != step_name:
+            raise ValueError(
+                f"{path}, line {line_number}: step {step} is named {step_name!r}, but "
+                f"{step_names[step]!r} on an earlier line."
+            )
+        segments.append((start, end, step))
     return segments, step_names
 
 
@@ -176,28 +177,28 @@ def read_crosstask_csv(path):
     """
     path = Path(path)
     segments = []
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for line_number, row in enumerate(csv.reader(f), start=1):
-            if not row or all(not field.strip() for field in row):
-                continue
-            if len(row) != 3:
-                raise ValueError(
-                    f"{path}, line {line_number}: {','.join(row)!r} has {len(row)} field(s); "
-                    "expected 'step,start,end'."
-                )
-            try:
-                step = int(row[0])
-            except ValueError:
-                step = 0
-            if step < 1:
-                raise ValueError(
-                    f"{path}, line {line_number}: the step {row[0].strip()!r} is not an "
-                    "integer >= 1. CrossTask numbers steps from 1, and the file has no "
-                    "header row."
-                )
-            start = _parse_seconds(row[1], path, line_number, "start")
-            end = _parse_seconds(row[2], path, line_number, "end")
-            segments.append((start, end, step))
+    rows = csv.reader(io.StringIO(_read_utf8(path), newline=""))
+    for line_number, row in enumerate(rows, start=1):
+        if not row or all(not field.strip() for field in row):
+            continue
+        if len(row) != 3:
+            raise ValueError(
+                f"{path}, line {line_number}: {','.join(row)!r} has {len(row)} field(s); "
+                "expected 'step,start,end'."
+            )
+        try:
+            step = int(row[0])
+        except ValueError:
+            step = 0
+        if step < 1:
+            raise ValueError(
+                f"{path}, line {line_number}: the step {row[0].strip()!r} is not an "
+                "integer >= 1. CrossTask numbers steps from 1, and the file has no "
+                "header row."
+            )
+        start = _parse_seconds(row[1], path, line_number, "start")
+        end = _parse_seconds(row[2], path, line_number, "end")
+        segments.append((start, end, step))
     return segments
 
 
@@ -227,7 +228,7 @@ def read_crosstask_tasks(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CrossTask task file {str(path)!r} not found.")
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines = _read_utf8(path).splitlines()
 
     tasks = {}
     position = 0
@@ -284,7 +285,7 @@ def read_frame_labels(path, mapping):
         For a name missing from ``mapping``; the message gives the file.
     """
     path = Path(path)
-    names = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+    names = [line.strip() for line in _read_utf8(path).splitlines()]
     names = [name for name in names if name]
     try:
         return names_to_ids(names, mapping)
