@@ -121,6 +121,11 @@ def _as_segment_arrays(segments, background):
                 f"Segment {index} (step {steps[index]}) ends at {ends[index]:g} s, before its "
                 f"start at {starts[index]:g} s. Swap or fix the two times."
             )
+        if steps[index] < 0:
+            raise ValueError(
+                f"Segment {index} has the negative step id {steps[index]}; key-step ids are "
+                "integers >= 1 (0 is background), as the estimators and metrics expect."
+            )
         if steps[index] == background:
             raise ValueError(
                 f"Segment {index} has step {steps[index]}, the background id. Give key-step "
@@ -192,7 +197,7 @@ def segments_to_labels(
     ValueError
         For an ``fps`` that is not a positive number, both or a negative ``n_frames`` and
         ``duration``, a malformed segment, a segment that ends before it starts or has the
-        background id, overlapping steps under ``overlap="raise"``, a segment out of range
+        background id or a negative step id, overlapping steps under ``overlap="raise"``, a segment out of range
         under ``out_of_range="raise"``, and no segments with no length given.
 
     Warns

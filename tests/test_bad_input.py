@@ -127,3 +127,10 @@ def test_mapping_folder_is_not_missing(tmp_path):
 
     with pytest.raises(IsADirectoryError, match="is a folder; expected a text file"):
         read_mapping(tmp_path)
+
+
+def test_segments_negative_step_rejected():
+    from sk_realign.labels import segments_to_labels
+
+    with pytest.raises(ValueError, match="Segment 1 has the negative step id -2"):
+        segments_to_labels([(0.0, 1.0, 1), (1.0, 2.0, -2)], fps=2)
