@@ -111,7 +111,9 @@ def check_videos(
         empty ``X``, a video of a form the caller does not accept, too few frames, NaN or
         inf values, feature sizes that differ, and non-numeric dtypes.
     FileNotFoundError
-        For a path that does not name an existing file.
+        For a path that does not exist.
+    IsADirectoryError
+        For a path that names a folder.
     """
     name = estimator if isinstance(estimator, str) else type(estimator).__name__
     who = f"{name} " if estimator is not None else ""
@@ -154,6 +156,11 @@ def check_videos(
                     "Decode it with sk_realign.io.read_video first."
                 )
             path = Path(video)
+            if path.is_dir():
+                raise IsADirectoryError(
+                    f"Video {index} is the folder {str(path)!r}; expected a video file. List "
+                    "the folder's files instead, for example sorted(Path(folder).glob('*.mp4'))."
+                )
             if not path.is_file():
                 raise FileNotFoundError(
                     f"Video {index}: no such file {str(path)!r}. Check the path."

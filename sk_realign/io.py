@@ -113,6 +113,8 @@ def _open(path):
     """Open a video file with PyAV, turning its failures into errors that name the file."""
     av = _import_av()
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a folder; expected a video file.")
     if not path.is_file():
         raise FileNotFoundError(f"Video file {str(path)!r} not found.")
     try:
@@ -150,7 +152,9 @@ def probe_video(path):
     Raises
     ------
     FileNotFoundError
-        When ``path`` is not an existing file.
+        When ``path`` does not exist.
+    IsADirectoryError
+        When ``path`` is a folder.
     VideoReadError
         When the file cannot be opened or has no video stream.
 
@@ -280,7 +284,9 @@ def read_video(path, fps=None, size=None, max_frames=None):
     ImportError
         When PyAV is not installed (install the ``video`` extra).
     FileNotFoundError
-        When ``path`` is not an existing file.
+        When ``path`` does not exist.
+    IsADirectoryError
+        When ``path`` is a folder.
     VideoReadError
         A ``ValueError`` naming the file, when it cannot be opened, has no video stream,
         fails to decode, or has no frame.

@@ -134,3 +134,21 @@ def test_segments_negative_step_rejected():
 
     with pytest.raises(ValueError, match="Segment 1 has the negative step id -2"):
         segments_to_labels([(0.0, 1.0, 1), (1.0, 2.0, -2)], fps=2)
+
+
+def test_video_folder_is_not_missing(tmp_path, data_dir):
+    from sk_realign._validation import check_videos
+    from sk_realign.io import probe_video, read_video, read_videos
+
+    with pytest.raises(IsADirectoryError, match="is a folder; expected a video file"):
+        read_video(tmp_path)
+    with pytest.raises(IsADirectoryError, match="is a folder; expected a video file"):
+        probe_video(tmp_path)
+    with pytest.raises(IsADirectoryError, match="Video 0 is the folder"):
+        check_videos([tmp_path], kinds=("paths",))
+
+    result = read_videos(
+        [tmp_path, data_dir / "videos" / "carphone_pristine.mp4"], fps=1, on_error="skip"
+    )
+    assert len(result.videos) == 1
+    assert list(result.errors) == [str(tmp_path)]
