@@ -405,8 +405,9 @@ def plot_segmentation_timeline(
     Raises
     ------
     ValueError
-        For label arrays that are not 1-D integers, counts or lengths that differ between
-        ``y_true`` and ``y_pred``, or an unknown ``match``.
+        For label arrays that are not 1-D integers, no video, counts or lengths that differ
+        between ``y_true`` and ``y_pred``, an ``fps`` that is not positive, or an unknown
+        ``match``.
 
     Examples
     --------
@@ -422,8 +423,16 @@ def plot_segmentation_timeline(
 
     if match not in ("task", "video", None):
         raise ValueError(f"match must be 'task', 'video' or None. Got {match!r} instead.")
+    if fps is not None and (
+        isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not (
+            math.isfinite(fps) and fps > 0
+        )
+    ):
+        raise ValueError(f"fps must be a positive finite number or None. Got {fps!r} instead.")
     y_true = _as_label_list(y_true, "y_true")
     y_pred = _as_label_list(y_pred, "y_pred")
+    if not y_true:
+        raise ValueError("y_true has no videos; give one label array per video.")
     if len(y_true) != len(y_pred):
         raise ValueError(
             f"y_true has {len(y_true)} videos but y_pred has {len(y_pred)}; give one label "

@@ -152,3 +152,18 @@ def test_video_folder_is_not_missing(tmp_path, data_dir):
     )
     assert len(result.videos) == 1
     assert list(result.errors) == [str(tmp_path)]
+
+
+@pytest.mark.parametrize(
+    "y_true, y_pred, fps, message",
+    [
+        ([], [], None, "y_true has no videos"),
+        ([[0, 1, 1]], [[0, 1, 1]], 0, "fps must be a positive finite number or None. Got 0"),
+        ([[0, 1, 1]], [[0, 1, 1]], -15.0, "Got -15.0 instead"),
+    ],
+)
+def test_timeline_bad_input_rejected(y_true, y_pred, fps, message):
+    from sk_realign.plotting import plot_segmentation_timeline
+
+    with pytest.raises(ValueError, match=message):
+        plot_segmentation_timeline(y_true, y_pred, fps=fps)
