@@ -234,18 +234,21 @@ def solve_chain_alpha_expansion(unary, smoothness, *, n_iter=-1):
         # Every label costs the same everywhere: any constant labelling is optimal.
         return np.zeros(n_frames, dtype=np.int64)
 
+    # Dividing every cost by the largest keeps the minimiser and puts the costs in [0, 1].
+    # With costs of about 1e-322, a tenth of the largest term would round to 0, and
+    # gco-wrapper would divide by it and get NaN costs.
     frames = np.arange(n_frames - 1, dtype=np.int32)
     edges = np.stack([frames, frames + 1], axis=1)
-    edge_weights = np.full(n_frames - 1, smoothness, dtype=np.float64)
+    edge_weights = np.full(n_frames - 1, smoothness / largest_term, dtype=np.float64)
     pairwise = 1.0 - np.eye(n_labels, dtype=np.float64)
     labels = gco.cut_general_graph(
         edges,
         edge_weights,
-        shifted,
+        shifted / largest_term,
         pairwise,
         n_iter=int(n_iter),
         algorithm="expansion",
-        down_weight_factor=largest_term / _GCO_SCALE_DIVISOR,
+        down_weight_factor=1.0 / _GCO_SCALE_DIVISOR,
     )
     return np.asarray(labels, dtype=np.int64)
 

@@ -167,3 +167,16 @@ def test_timeline_bad_input_rejected(y_true, y_pred, fps, message):
 
     with pytest.raises(ValueError, match=message):
         plot_segmentation_timeline(y_true, y_pred, fps=fps)
+
+
+def test_alpha_expansion_subnormal_costs():
+    from sk_realign._graphcut import chain_energy, solve_chain_alpha_expansion
+
+    # In units of the smallest subnormal float: unary 3, smoothness 1, so switching to
+    # label 1 for the middle frame costs 2 against 3 for keeping label 0.
+    unit = np.nextafter(0.0, 1.0)
+    unary = np.array([[0.0, 3.0], [3.0, 0.0], [0.0, 3.0]]) * unit
+    with np.errstate(all="raise"):
+        labels = solve_chain_alpha_expansion(unary, smoothness=unit)
+    np.testing.assert_array_equal(labels, [0, 1, 0])
+    assert chain_energy(unary, labels, unit) == 2 * unit
