@@ -180,3 +180,26 @@ def test_alpha_expansion_subnormal_costs():
         labels = solve_chain_alpha_expansion(unary, smoothness=unit)
     np.testing.assert_array_equal(labels, [0, 1, 0])
     assert chain_energy(unary, labels, unit) == 2 * unit
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("clip.npy", np.array([["a", "b"]] * 4), r"have dtype <U1; expected numbers"),
+        ("clip.txt", "", r"have shape \(0, 0\); expected \(n_frames, d\)"),
+        ("clip.npy", np.zeros((0, 3)), r"have shape \(0, 3\); expected \(n_frames, d\)"),
+    ],
+)
+def test_bad_feature_file_named(tmp_path, name, content, message):
+    from sk_realign.datasets import load_egoprocel
+
+    annotations = tmp_path / "clip.csv"
+    annotations.write_text("0.0,1.0,1. take bread\n")
+    features = tmp_path / "features"
+    features.mkdir()
+    if isinstance(content, str):
+        (features / name).write_text(content)
+    else:
+        np.save(features / name, content)
+    with pytest.raises(ValueError, match=f"features in .*{name}.* {message}"):
+        load_egoprocel([annotations], features, fps=2)

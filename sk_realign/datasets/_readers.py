@@ -297,14 +297,21 @@ def _load_feature_file(path):
     try:
         if path.suffix.lower() == ".npy":
             array = np.load(path, allow_pickle=False)
+        elif path.stat().st_size == 0:
+            array = np.empty((0, 0), dtype=np.float32)
         else:
             array = np.loadtxt(path, dtype=np.float32, ndmin=2)
     except ValueError as error:
         raise ValueError(f"Could not read the features in {str(path)!r}: {error}") from None
-    if array.ndim != 2:
+    if array.ndim != 2 or array.shape[0] == 0:
         raise ValueError(
             f"The features in {str(path)!r} have shape {array.shape}; expected (n_frames, d), "
-            "one row per frame."
+            "one row per frame, with at least one frame."
+        )
+    if array.dtype.kind not in "fiub":
+        raise ValueError(
+            f"The features in {str(path)!r} have dtype {array.dtype}; expected numbers. "
+            "Save them as a float array."
         )
     return np.asarray(array, dtype=np.float32)
 
