@@ -212,9 +212,14 @@ def check_videos(
                  "paths": "a file path"}[kind]
                 for kind in kinds
             )
+            hints = {
+                1: " A 1-D array is a single frame or a label array: reshape it to (T_i, d).",
+                3: " A 3-D array holds several videos: pass a NaN-padded "
+                   "(n_videos, T_max, d) array as X itself, not inside a list.",
+            }
             raise ValueError(
-                f"Video {index} is {_describe(array)}; expected {expected}. "
-                "A 1-D array is a single frame or a label array: reshape it to (T_i, d)."
+                f"Video {index} is {_describe(array)}; expected {expected}."
+                f"{hints.get(array.ndim, '')}"
             )
 
         if array.shape[0] < min_frames:

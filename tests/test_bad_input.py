@@ -203,3 +203,16 @@ def test_bad_feature_file_named(tmp_path, name, content, message):
         np.save(features / name, content)
     with pytest.raises(ValueError, match=f"features in .*{name}.* {message}"):
         load_egoprocel([annotations], features, fps=2)
+
+
+def test_videos_hint_matches_dimension():
+    from sk_realign._validation import check_videos
+
+    with pytest.raises(ValueError, match="3-D array holds several videos") as error:
+        check_videos([np.zeros((2, 10, 4))])
+    assert "1-D array" not in str(error.value)
+    scalar_message = r"shape \(\) and dtype float64; expected \(T_i, d\) features\.$"
+    with pytest.raises(ValueError, match=scalar_message):
+        check_videos([np.float64(3.0)])
+    with pytest.raises(ValueError, match="1-D array is a single frame"):
+        check_videos([np.zeros(4)])
