@@ -337,6 +337,12 @@ def labels_to_segments(labels, fps=1.0, *, background=0):
         raise ValueError(f"labels must be a 1-D array; got shape {labels.shape}.")
     if labels.size == 0:
         return []
+    is_integral_float = labels.dtype.kind == "f" and np.array_equal(labels, np.round(labels))
+    if labels.dtype.kind not in "iub" and not is_integral_float:
+        raise ValueError(
+            f"labels must be integer step ids; got an array of dtype {labels.dtype}. Convert "
+            "step names with names_to_ids first."
+        )
 
     change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
     run_starts = np.concatenate([[0], change])
@@ -445,10 +451,12 @@ def write_mapping(mapping, path):
     --------
     read_mapping : Read a mapping file.
     """
-    lines = []
-    for label_id, name in sorted(mapping.items()):
+    for label_id in mapping:
         if isinstance(label_id, bool) or not isinstance(label_id, numbers.Integral):
             raise ValueError(f"Mapping ids must be integers; got {label_id!r}.")
+
+    lines = []
+    for label_id, name in sorted(mapping.items()):
         name = str(name)
         if not name or name != name.strip() or "\n" in name or "\r" in name:
             raise ValueError(
@@ -539,6 +547,8 @@ def ids_to_names(ids, mapping):
     """
     _check_mapping(mapping)
     ids = np.asarray(ids)
+    if ids.size == 0:
+        return np.empty(ids.shape, dtype=str)
     if ids.dtype.kind not in "iu":
         raise ValueError(f"ids must be integers; got an array of dtype {ids.dtype}.")
     names_by_id = {int(label_id): str(name) for label_id, name in mapping.items()}

@@ -216,3 +216,28 @@ def test_videos_hint_matches_dimension():
         check_videos([np.float64(3.0)])
     with pytest.raises(ValueError, match="1-D array is a single frame"):
         check_videos([np.zeros(4)])
+
+
+def test_labels_to_segments_names_rejected():
+    from sk_realign.labels import labels_to_segments
+
+    with pytest.raises(ValueError, match="dtype <U3. Convert step names with names_to_ids"):
+        labels_to_segments(["SIL", "cup", "cup"])
+
+
+def test_write_mapping_mixed_ids_keeps_file(tmp_path):
+    from sk_realign.labels import write_mapping
+
+    path = tmp_path / "mapping.txt"
+    path.write_text("0 SIL\n")
+    with pytest.raises(ValueError, match="Mapping ids must be integers; got 'cup'"):
+        write_mapping({0: "SIL", "cup": "take cup"}, path)
+    assert path.read_text() == "0 SIL\n"
+
+
+def test_ids_to_names_empty():
+    from sk_realign.labels import ids_to_names
+
+    names = ids_to_names([], {0: "SIL"})
+    assert names.shape == (0,)
+    assert names.dtype.kind == "U"
