@@ -225,6 +225,11 @@ default=None
             raise ValueError(
                 f"{name} has shape {np.shape(labels)}; expected one label per frame: ({length},)."
             )
+        if labels is not None and np.asarray(labels).dtype.kind not in "iub":
+            raise ValueError(
+                f"{name} must contain integer labels; got dtype {np.asarray(labels).dtype}. "
+                "Convert step names with sk_realign.labels.names_to_ids."
+            )
 
     # Grid: [labels A] [plan] [sink column] [colour bars] by [labels B] [plan] [sink row],
     # with empty columns and rows in between. The gaps set the sink apart from the plan

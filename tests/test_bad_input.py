@@ -241,3 +241,10 @@ def test_ids_to_names_empty():
     names = ids_to_names([], {0: "SIL"})
     assert names.shape == (0,)
     assert names.dtype.kind == "U"
+
+
+def test_plan_label_names_rejected():
+    from sk_realign.plotting import plot_transport_plan
+
+    with pytest.raises(ValueError, match="labels_a must contain integer labels; got dtype <U3"):
+        plot_transport_plan(np.ones((4, 4)) / 16, labels_a=["SIL", "cup", "cup"])
