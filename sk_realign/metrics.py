@@ -429,7 +429,14 @@ def uniform_segmentation(lengths, n_segments):
 
     labels = []
     for index, length in enumerate(lengths):
-        if not isinstance(length, numbers.Integral) or isinstance(length, bool):
+        if isinstance(length, numbers.Real) and not (
+            isinstance(length, numbers.Integral) and not isinstance(length, bool)
+        ):
+            raise ValueError(
+                f"Video {index} has the length {length!r}; expected an int number of frames "
+                "or the video itself."
+            )
+        if not isinstance(length, numbers.Integral):
             length = len(length)
         if length < 0:
             raise ValueError(f"Video {index} has the negative length {length}.")
