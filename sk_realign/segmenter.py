@@ -364,6 +364,11 @@ class KeyStepSegmenter(ClusterMixin, BaseEstimator):
             The fitted segmenter.
         """
         self._check_finite_weights()
+        if isinstance(self.n_key_steps, bool):
+            raise ValueError(
+                f"n_key_steps must be an int >= 1, not a bool. Got {self.n_key_steps!r} "
+                "instead."
+            )
         videos = check_videos(X, estimator=self)
         _check_feature_range(videos)
         lengths = [video.shape[0] for video in videos]

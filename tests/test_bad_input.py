@@ -248,3 +248,16 @@ def test_plan_label_names_rejected():
 
     with pytest.raises(ValueError, match="labels_a must contain integer labels; got dtype <U3"):
         plot_transport_plan(np.ones((4, 4)) / 16, labels_a=["SIL", "cup", "cup"])
+
+
+@pytest.mark.parametrize("length", [3.5, True, np.float64(4.0)])
+def test_uniform_split_bad_length_rejected(length):
+    from sk_realign.metrics import uniform_segmentation
+
+    with pytest.raises(ValueError, match="Video 1 has the length .*expected an int"):
+        uniform_segmentation([4, length], 2)
+
+
+def test_segmenter_bool_key_steps_rejected(rng):
+    with pytest.raises(ValueError, match="n_key_steps must be an int >= 1, not a bool"):
+        KeyStepSegmenter(True).fit([rng.normal(size=(10, 4))])
