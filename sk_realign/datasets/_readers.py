@@ -22,7 +22,8 @@ Features are ``.npy`` or whitespace-separated text files, one per video, of shap
 ``(n_frames, d)``, named after the video.
 
 Text files are read as UTF-8; a leading byte-order mark, as some spreadsheet programs write,
-is ignored, and so are Windows line endings.
+is ignored, and so are Windows line endings. A file in another encoding raises a
+``ValueError`` that names the file and the first byte that is not UTF-8.
 """
 
 import csv
