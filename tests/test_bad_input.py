@@ -261,3 +261,23 @@ def test_uniform_split_bad_length_rejected(length):
 def test_segmenter_bool_key_steps_rejected(rng):
     with pytest.raises(ValueError, match="n_key_steps must be an int >= 1, not a bool"):
         KeyStepSegmenter(True).fit([rng.normal(size=(10, 4))])
+
+
+@pytest.mark.parametrize("row", ["0,5,1,5,1. take bread", "0,5,2,1. take bread"])
+def test_step_csv_decimal_commas_rejected(tmp_path, row):
+    from sk_realign.datasets import read_step_csv
+
+    path = tmp_path / "clip.csv"
+    path.write_text(row + "\n")
+    with pytest.raises(ValueError, match="line 1: .* looks like times written with decimal"):
+        read_step_csv(path)
+
+
+def test_step_csv_numbers_in_names_kept(tmp_path):
+    from sk_realign.datasets import read_step_csv
+
+    path = tmp_path / "clip.csv"
+    path.write_text("0,5,3. add 2, 3 eggs\n5.5,7,4. stir, 10 times\n")
+    segments, names = read_step_csv(path)
+    assert segments == [(0.0, 5.0, 3), (5.5, 7.0, 4)]
+    assert names == {3: "add 2, 3 eggs", 4: "stir, 10 times"}

@@ -57,6 +57,21 @@ FEATURE_SUFFIXES = (".npy", ".txt")
 # A step name that begins with its number: "3. pour water", "3) pour water", "3 pour water".
 _NUMBERED_STEP = re.compile(r"^\s*(\d+)\s*[.):\-]?\s*(.*?)\s*$")
 
+_WHOLE_NUMBER = re.compile(r"^\s*\d+\s*$")
+_STEP_NUMBER_PREFIX = re.compile(r"^\s*\d+\s*[.):\-]")
+
+
+def _has_decimal_commas(row):
+    """Tell whether a step-CSV row reads best as times written with decimal commas.
+
+    ``0,5,1,5,1. take bread`` (0.5 s to 1.5 s) and ``0,5,2,1. take bread`` (0.5 s to 2 s)
+    split into whole numbers before a numbered step name.
+    """
+    whole = [bool(_WHOLE_NUMBER.match(field)) for field in row]
+    both_decimal = len(row) >= 5 and all(whole[:4]) and _STEP_NUMBER_PREFIX.match(row[4])
+    one_decimal = len(row) >= 4 and all(whole[:3]) and _STEP_NUMBER_PREFIX.match(row[3])
+    return bool(both_decimal or one_decimal)
+
 
 def _list_files(source, suffixes, what):
     """Return the files of a folder (filtered by suffix) or a given list of files, sorted."""
@@ -129,6 +144,13 @@ def read_step_csv(path):
             raise ValueError(
                 f"{path}, line {line_number}: {','.join(row)!r} has {len(row)} field(s); "
                 "expected 'start second, end second, step name'."
+            )
+        # Read field by field, such a row would give a segment from 0 s to 5 s of step 1
+        # named ",5,1. take bread".
+        if _has_decimal_commas(row):
+            raise ValueError(
+                f"{path}, line {line_number}: {','.join(row)!r} looks like times written with "
+                "decimal commas. Write times with a decimal point (0.5, not 0,5)."
             )
         start = _parse_seconds(row[0], path, line_number, "start")
         end = _parse_seconds(row[1], path, line_number, "end")
