@@ -281,3 +281,13 @@ def test_step_csv_numbers_in_names_kept(tmp_path):
     segments, names = read_step_csv(path)
     assert segments == [(0.0, 5.0, 3), (5.5, 7.0, 4)]
     assert names == {3: "add 2, 3 eggs", 4: "stir, 10 times"}
+
+
+def test_step_csv_comma_after_number(tmp_path):
+    from sk_realign.datasets import read_step_csv
+
+    path = tmp_path / "clip.csv"
+    path.write_text("0,5,3, pour water\n")
+    segments, names = read_step_csv(path)
+    assert segments == [(0.0, 5.0, 3)]
+    assert names == {3: "pour water"}

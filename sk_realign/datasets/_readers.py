@@ -54,8 +54,9 @@ logger = logging.getLogger(__name__)
 
 FEATURE_SUFFIXES = (".npy", ".txt")
 
-# A step name that begins with its number: "3. pour water", "3) pour water", "3 pour water".
-_NUMBERED_STEP = re.compile(r"^\s*(\d+)\s*[.):\-]?\s*(.*?)\s*$")
+# A step name that begins with its number: "3. pour water", "3) pour water", "3, pour water",
+# "3 pour water".
+_NUMBERED_STEP = re.compile(r"^\s*(\d+)\s*[.):,\-]?\s*(.*?)\s*$")
 
 _WHOLE_NUMBER = re.compile(r"^\s*\d+\s*$")
 _STEP_NUMBER_PREFIX = re.compile(r"^\s*\d+\s*[.):\-]")
