@@ -207,6 +207,17 @@ def solve_chain_alpha_expansion(unary, smoothness, *, n_iter=-1):
     or the constant labelling), because gco-wrapper aborts the process on one label and
     needs at least one edge.
 
+    gco-wrapper works on integers: unary costs are rounded down to multiples of 1e-6 of
+    the largest term (a shifted unary cost or the smoothness), and the smoothness to 1e-4
+    of it. The factor-2 guarantee holds for the rounded problem only. In 300 random
+    chains of 2 to 59 frames and 2 to 8 labels with unary costs uniform in [0, 1], the
+    energy stayed within 0.05% of the minimum up to smoothness 1e4, reached 7.7% above
+    it at 1e5, and 15 times the minimum at 1e6, where every unary cost rounds to 0.
+    Short chains also end in local minima: of 3,000 such chains with smoothness drawn
+    log-uniformly from 1e-3 to 1e3, 18 came more than 2% above the minimum (all with
+    smoothness between 0.2 and 1.6), the worst 20%. :func:`solve_chain_exact` has
+    neither limit.
+
     Examples
     --------
     >>> import numpy as np
