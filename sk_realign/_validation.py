@@ -3,7 +3,8 @@
 Every estimator calls :func:`check_videos` on ``X`` and :func:`check_labels` on ``y``, so
 that the accepted forms and the error messages are the same everywhere.
 
-Accepted forms of ``X`` (a list or tuple of videos, or a NaN-padded 3-D array):
+Accepted forms of ``X`` (a list or tuple of videos, a 1-D object array of videos, or a
+NaN-padded 3-D array):
 
 - a 2-D float array ``(T_i, d)`` of per-frame features, the same ``d`` for every video;
 - a 4-D array ``(T_i, H, W, 3)`` of RGB frames (uint8 in [0, 255] or float in [0, 1]);
@@ -84,7 +85,7 @@ def check_videos(
 
     Parameters
     ----------
-    X : list or tuple of videos, or ndarray of shape (n_videos, T_max, d)
+    X : list, tuple or 1-D object array of videos, or ndarray of shape (n_videos, T_max, d)
         The videos, in one of the forms of the data contract (see the module docstring).
     kinds : tuple of {"features", "frames", "paths"}, default=("features",)
         The forms of video the caller accepts. Feature arrays are 2-D, frame arrays 4-D.
@@ -123,14 +124,25 @@ def check_videos(
     dtype = tuple(np.dtype(d) for d in dtype)
 
     # A bare array is either the padded 3-D form or a single video passed by mistake.
+    # A 1-D object array is a list of videos stored in an array, as np.array(videos,
+    # dtype=object) gives for videos of different lengths.
     if isinstance(X, np.ndarray):
         if X.ndim == 3 and X.dtype.kind == "f":
             X = _unpad(X)
+        elif X.ndim == 1 and X.dtype == object:
+            X = list(X)
         else:
+            if X.ndim == 3:
+                fix = (
+                    "A padded array must be float to hold NaN: pass X.astype(np.float32), "
+                    "or a list of videos."
+                )
+            else:
+                fix = "Wrap a single video in a list: [video]."
             raise ValueError(
                 f"{who}expects a list of videos or a NaN-padded array of shape "
                 f"(n_videos, T_max, d); got an array of shape {X.shape} and dtype {X.dtype}. "
-                "Wrap a single video in a list: [video]."
+                f"{fix}"
             )
     elif isinstance(X, (str, os.PathLike)):
         raise ValueError(

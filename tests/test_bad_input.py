@@ -291,3 +291,22 @@ def test_step_csv_comma_after_number(tmp_path):
     segments, names = read_step_csv(path)
     assert segments == [(0.0, 5.0, 3)]
     assert names == {3: "pour water"}
+
+
+def test_videos_in_object_array_accepted(rng):
+    from sk_realign._validation import check_videos
+
+    videos = [rng.normal(size=(5, 3)), rng.normal(size=(7, 3))]
+    stored = np.empty(2, dtype=object)
+    stored[:] = videos
+    checked = check_videos(stored)
+    assert [video.shape for video in checked] == [(5, 3), (7, 3)]
+    np.testing.assert_array_equal(checked[1], videos[1])
+
+
+def test_integer_padded_array_hint():
+    from sk_realign._validation import check_videos
+
+    with pytest.raises(ValueError, match=r"must be float to hold NaN: pass X\.astype") as error:
+        check_videos(np.ones((2, 10, 4), dtype=np.int64))
+    assert "Wrap a single video" not in str(error.value)
