@@ -310,3 +310,34 @@ def test_integer_padded_array_hint():
     with pytest.raises(ValueError, match=r"must be float to hold NaN: pass X\.astype") as error:
         check_videos(np.ones((2, 10, 4), dtype=np.int64))
     assert "Wrap a single video" not in str(error.value)
+
+
+def test_video_timestamp_jump_rejected(tmp_path):
+    import fractions
+
+    import av
+    from sk_realign.io import VideoReadError, probe_video, read_video
+
+    # Ten frames at 30 fps, then two frames five hours later. Written by libx264, the file
+    # declares 0.4 s, so its header and its timestamps disagree as in a damaged file.
+    # Sampling at 30 fps would need 540,000 copies of the tenth frame.
+    path = tmp_path / "jump.mp4"
+    time_base = fractions.Fraction(1, 30)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        stream.codec_context.time_base = time_base
+        for index, pts in enumerate([*range(10), 540_000, 540_001]):
+            frame = av.VideoFrame.from_ndarray(
+                np.full((32, 32, 3), 20 * index, dtype=np.uint8), format="rgb24"
+            )
+            frame.pts, frame.time_base = pts, time_base
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+    assert probe_video(path).duration < 1.0
+    assert read_video(path).shape == (12, 32, 32, 3)
+    with pytest.raises(VideoReadError, match="jumps to the timestamp 18000 s at frame 10"):
+        read_video(path, fps=30)
