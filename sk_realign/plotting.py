@@ -657,6 +657,11 @@ def plot_objective_history(objective, *, labels=None, ax=None, title=None):
     plt = _import_pyplot()
     if hasattr(objective, "objective_history"):
         objective = objective.objective_history
+    if isinstance(objective, (str, bytes)) or not hasattr(objective, "__len__"):
+        raise ValueError(
+            f"objective must be a sequence of values, a list of them or an Alignment; got "
+            f"{type(objective).__name__}."
+        )
     if isinstance(objective, np.ndarray) and objective.ndim == 1:
         sequences = [objective]
     elif len(objective) and all(isinstance(v, numbers.Real) for v in objective):

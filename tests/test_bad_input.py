@@ -341,3 +341,11 @@ def test_video_timestamp_jump_rejected(tmp_path):
     assert read_video(path).shape == (12, 32, 32, 3)
     with pytest.raises(VideoReadError, match="jumps to the timestamp 18000 s at frame 10"):
         read_video(path, fps=30)
+
+
+@pytest.mark.parametrize("objective, kind", [(1.0, "float"), ("abc", "str")])
+def test_objective_plot_scalar_rejected(objective, kind):
+    from sk_realign.plotting import plot_objective_history
+
+    with pytest.raises(ValueError, match=f"objective must be a sequence .*; got {kind}"):
+        plot_objective_history(objective)
