@@ -437,6 +437,8 @@ class KeyStepSegmenter(ClusterMixin, BaseEstimator):
 
     def _data_cost(self, frames):
         """Return the unscaled data cost of each frame for each prototype."""
+        # NOTE: prototypes and fuzziness are read from the parameters, so changing either
+        # after fit without refitting mixes the new cost with the old unary_scale_.
         squared = _squared_distances(
             np.asarray(frames, dtype=np.float64), self.cluster_centers_
         )
