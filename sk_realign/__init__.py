@@ -1,9 +1,10 @@
 """Key-step discovery in procedure videos with partial fused Gromov-Wasserstein transport.
 
 sk_realign learns, without labels, per-frame embeddings in which the same key step of a
-procedure looks alike across recordings (:class:`RealignEmbedder`), aligns recordings with
-a transport plan that may leave background frames unmatched (:class:`PartialFGWAligner`),
-and segments every recording into k key steps (:class:`KeyStepSegmenter`). The three
+procedure looks alike across recordings (:class:`RealignEmbedder`). It aligns recordings
+with a transport plan that may leave background frames unmatched
+(:class:`PartialFGWAligner`), and it segments every recording into k key steps
+(:class:`KeyStepSegmenter`). The three
 estimators follow the scikit-learn API and compose in :class:`~sklearn.pipeline.Pipeline`
 and :class:`~sklearn.model_selection.GridSearchCV`.
 

@@ -207,6 +207,17 @@ def solve_chain_alpha_expansion(unary, smoothness, *, n_iter=-1):
     or the constant labelling), because gco-wrapper aborts the process on one label and
     needs at least one edge.
 
+    gco-wrapper works on integers: unary costs are rounded down to multiples of 1e-6 of
+    the largest term (a shifted unary cost or the smoothness), and the smoothness to 1e-4
+    of it. The factor-2 guarantee holds for the rounded problem only. In 300 random
+    chains of 2 to 59 frames and 2 to 8 labels with unary costs uniform in [0, 1], the
+    energy stayed within 0.05% of the minimum up to smoothness 1e4, reached 7.7% above
+    it at 1e5, and 15 times the minimum at 1e6, where every unary cost rounds to 0.
+    Short chains also end in local minima: of 3,000 such chains with smoothness drawn
+    log-uniformly from 1e-3 to 1e3, 18 came more than 2% above the minimum (all with
+    smoothness between 0.2 and 1.6), the worst 20%. :func:`solve_chain_exact` has
+    neither limit.
+
     Examples
     --------
     >>> import numpy as np
@@ -234,18 +245,21 @@ def solve_chain_alpha_expansion(unary, smoothness, *, n_iter=-1):
         # Every label costs the same everywhere: any constant labelling is optimal.
         return np.zeros(n_frames, dtype=np.int64)
 
+    # Dividing every cost by the largest keeps the minimiser and puts the costs in [0, 1].
+    # With costs of about 1e-322, a tenth of the largest term would round to 0, and
+    # gco-wrapper would divide by it and get NaN costs.
     frames = np.arange(n_frames - 1, dtype=np.int32)
     edges = np.stack([frames, frames + 1], axis=1)
-    edge_weights = np.full(n_frames - 1, smoothness, dtype=np.float64)
+    edge_weights = np.full(n_frames - 1, smoothness / largest_term, dtype=np.float64)
     pairwise = 1.0 - np.eye(n_labels, dtype=np.float64)
     labels = gco.cut_general_graph(
         edges,
         edge_weights,
-        shifted,
+        shifted / largest_term,
         pairwise,
         n_iter=int(n_iter),
         algorithm="expansion",
-        down_weight_factor=largest_term / _GCO_SCALE_DIVISOR,
+        down_weight_factor=1.0 / _GCO_SCALE_DIVISOR,
     )
     return np.asarray(labels, dtype=np.int64)
 

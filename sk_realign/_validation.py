@@ -3,7 +3,8 @@
 Every estimator calls :func:`check_videos` on ``X`` and :func:`check_labels` on ``y``, so
 that the accepted forms and the error messages are the same everywhere.
 
-Accepted forms of ``X`` (a list or tuple of videos, or a NaN-padded 3-D array):
+Accepted forms of ``X`` (a list or tuple of videos, a 1-D object array of videos, or a
+NaN-padded 3-D array):
 
 - a 2-D float array ``(T_i, d)`` of per-frame features, the same ``d`` for every video;
 - a 4-D array ``(T_i, H, W, 3)`` of RGB frames (uint8 in [0, 255] or float in [0, 1]);
@@ -84,7 +85,7 @@ def check_videos(
 
     Parameters
     ----------
-    X : list or tuple of videos, or ndarray of shape (n_videos, T_max, d)
+    X : list, tuple or 1-D object array of videos, or ndarray of shape (n_videos, T_max, d)
         The videos, in one of the forms of the data contract (see the module docstring).
     kinds : tuple of {"features", "frames", "paths"}, default=("features",)
         The forms of video the caller accepts. Feature arrays are 2-D, frame arrays 4-D.
@@ -111,7 +112,9 @@ def check_videos(
         empty ``X``, a video of a form the caller does not accept, too few frames, NaN or
         inf values, feature sizes that differ, and non-numeric dtypes.
     FileNotFoundError
-        For a path that does not name an existing file.
+        For a path that does not exist.
+    IsADirectoryError
+        For a path that names a folder.
     """
     name = estimator if isinstance(estimator, str) else type(estimator).__name__
     who = f"{name} " if estimator is not None else ""
@@ -121,14 +124,25 @@ def check_videos(
     dtype = tuple(np.dtype(d) for d in dtype)
 
     # A bare array is either the padded 3-D form or a single video passed by mistake.
+    # A 1-D object array is a list of videos stored in an array, as np.array(videos,
+    # dtype=object) gives for videos of different lengths.
     if isinstance(X, np.ndarray):
         if X.ndim == 3 and X.dtype.kind == "f":
             X = _unpad(X)
+        elif X.ndim == 1 and X.dtype == object:
+            X = list(X)
         else:
+            if X.ndim == 3:
+                fix = (
+                    "A padded array must be float to hold NaN: pass X.astype(np.float32), "
+                    "or a list of videos."
+                )
+            else:
+                fix = "Wrap a single video in a list: [video]."
             raise ValueError(
                 f"{who}expects a list of videos or a NaN-padded array of shape "
                 f"(n_videos, T_max, d); got an array of shape {X.shape} and dtype {X.dtype}. "
-                "Wrap a single video in a list: [video]."
+                f"{fix}"
             )
     elif isinstance(X, (str, os.PathLike)):
         raise ValueError(
@@ -154,6 +168,11 @@ def check_videos(
                     "Decode it with sk_realign.io.read_video first."
                 )
             path = Path(video)
+            if path.is_dir():
+                raise IsADirectoryError(
+                    f"Video {index} is the folder {str(path)!r}; expected a video file. List "
+                    "the folder's files instead, for example sorted(Path(folder).glob('*.mp4'))."
+                )
             if not path.is_file():
                 raise FileNotFoundError(
                     f"Video {index}: no such file {str(path)!r}. Check the path."
@@ -205,9 +224,14 @@ def check_videos(
                  "paths": "a file path"}[kind]
                 for kind in kinds
             )
+            hints = {
+                1: " A 1-D array is a single frame or a label array: reshape it to (T_i, d).",
+                3: " A 3-D array holds several videos: pass a NaN-padded "
+                   "(n_videos, T_max, d) array as X itself, not inside a list.",
+            }
             raise ValueError(
-                f"Video {index} is {_describe(array)}; expected {expected}. "
-                "A 1-D array is a single frame or a label array: reshape it to (T_i, d)."
+                f"Video {index} is {_describe(array)}; expected {expected}."
+                f"{hints.get(array.ndim, '')}"
             )
 
         if array.shape[0] < min_frames:
@@ -250,7 +274,7 @@ def check_labels(y, lengths=None):
     ValueError
         For a ``y`` that is not a list, a count of label arrays that differs from the count
         of videos, a label array whose length differs from its video's, negative or
-        non-integer labels, and NaN.
+        non-integer labels, NaN, and names in some videos but numbers in others.
     """
     if isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype != object:
         raise ValueError(
@@ -260,6 +284,11 @@ def check_labels(y, lengths=None):
     if not isinstance(y, (list, tuple, np.ndarray)):
         raise ValueError(
             f"y must be a list of per-frame label arrays, one per video; got {type(y).__name__}."
+        )
+    if isinstance(y, (list, tuple)) and len(y) and all(np.ndim(labels) == 0 for labels in y):
+        raise ValueError(
+            f"y is a flat list of {len(y)} labels; expected a list with one label array per "
+            "video. Wrap it in a list: [labels]."
         )
     y = [np.asarray(labels) for labels in y]
     if lengths is not None and len(y) != len(lengths):
@@ -280,7 +309,19 @@ def check_labels(y, lengths=None):
                 "rate if they come from another one)."
             )
 
-    if any(labels.dtype.kind in "USO" for labels in y):
+    # Names and integers cannot be mixed, because the name "0" or "SIL" of one video and the
+    # integer 0 of another would get different codes.
+    is_named = [labels.dtype.kind in "USO" for labels in y]
+    if any(is_named):
+        numeric = [i for i, labels in enumerate(y) if not is_named[i] and labels.size]
+        if numeric:
+            named = is_named.index(True)
+            raise ValueError(
+                f"Labels of video {named} are names (dtype {y[named].dtype}) but labels of "
+                f"video {numeric[0]} are numbers (dtype {y[numeric[0]].dtype}). Give every "
+                "video the same kind of label: convert names to ids with "
+                "sk_realign.labels.names_to_ids."
+            )
         return _encode_labels(y)
 
     checked = []
@@ -311,7 +352,7 @@ def sequence_tags(tags):
     """Declare, on a ``__sklearn_tags__`` result, that ``X`` is a list of sequences.
 
     scikit-learn's common checks assume a 2-D ``X`` of samples; these estimators take a
-    list of videos instead, so they say so rather than pretend.
+    list of videos instead and declare it.
     """
     tags.input_tags.two_d_array = False
     tags.input_tags.three_d_array = True

@@ -36,6 +36,11 @@ logger = logging.getLogger(__name__)
 # Slack, in seconds, when a target time falls on the end of the video.
 _TIME_TOLERANCE = 1e-6
 
+# A timestamp later than twice the declared duration plus this many seconds is taken as
+# damaged: sampling would fill the gap with repeated frames (at 30 fps and 224 x 224, a
+# one-hour jump is 16 GB).
+_TIMESTAMP_SLACK = 60.0
+
 
 class VideoReadError(ValueError):
     """Error raised when a video file cannot be opened or decoded.
@@ -113,6 +118,8 @@ def _open(path):
     """Open a video file with PyAV, turning its failures into errors that name the file."""
     av = _import_av()
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a folder; expected a video file.")
     if not path.is_file():
         raise FileNotFoundError(f"Video file {str(path)!r} not found.")
     try:
@@ -127,6 +134,16 @@ def _open(path):
         container.close()
         raise VideoReadError(f"The file {str(path)!r} has no video stream.", path)
     return av, path, container
+
+
+def _declared_duration(container, stream):
+    """Return the duration in seconds that the file's header declares, or None."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        # The container's duration is in microseconds (FFmpeg's AV_TIME_BASE).
+        return container.duration / 1_000_000
+    return None
 
 
 def probe_video(path):
@@ -150,7 +167,9 @@ def probe_video(path):
     Raises
     ------
     FileNotFoundError
-        When ``path`` is not an existing file.
+        When ``path`` does not exist.
+    IsADirectoryError
+        When ``path`` is a folder.
     VideoReadError
         When the file cannot be opened or has no video stream.
 
@@ -163,17 +182,10 @@ def probe_video(path):
     _, _, container = _open(path)
     with container:
         stream = container.streams.video[0]
-        if stream.duration is not None and stream.time_base is not None:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            # The container's duration is in microseconds (FFmpeg's AV_TIME_BASE).
-            duration = container.duration / 1_000_000
-        else:
-            duration = None
         return Bunch(
             fps=float(stream.average_rate) if stream.average_rate else None,
             n_frames=int(stream.frames) if stream.frames else None,
-            duration=duration,
+            duration=_declared_duration(container, stream),
             height=stream.codec_context.height,
             width=stream.codec_context.width,
         )
@@ -194,6 +206,7 @@ def _iter_frames(path, fps, size, max_frames):
     with container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        declared = _declared_duration(container, stream)
 
         n_decoded = 0
         n_yielded = 0
@@ -218,6 +231,16 @@ def _iter_frames(path, fps, size, max_frames):
                     if n_yielded == max_frames:
                         return
                     continue
+
+                if declared is not None and time > 2 * declared + _TIMESTAMP_SLACK:
+                    raise VideoReadError(
+                        f"The video file {str(path)!r} jumps to the timestamp {time:g} s at "
+                        f"frame {n_decoded - 1}, but declares a duration of {declared:g} s, "
+                        "so its timestamps look damaged. Sampling at a frame rate would "
+                        "fill the gap with copies of one frame; pass fps=None to keep the "
+                        "decoded frames as they are.",
+                        path,
+                    )
 
                 # Every target time up to this frame's timestamp now has its two candidates:
                 # the previous frame and this one.
@@ -280,10 +303,13 @@ def read_video(path, fps=None, size=None, max_frames=None):
     ImportError
         When PyAV is not installed (install the ``video`` extra).
     FileNotFoundError
-        When ``path`` is not an existing file.
+        When ``path`` does not exist.
+    IsADirectoryError
+        When ``path`` is a folder.
     VideoReadError
         A ``ValueError`` naming the file, when it cannot be opened, has no video stream,
-        fails to decode, or has no frame.
+        fails to decode, or has no frame, and when sampling at ``fps`` meets a timestamp
+        beyond twice the declared duration plus 60 s (damaged timestamps).
     ValueError
         For an ``fps``, ``size`` or ``max_frames`` out of range.
 

@@ -51,6 +51,22 @@ _OVERLAP_POLICIES = ("raise", "first", "last")
 _RANGE_POLICIES = ("raise", "clip")
 
 
+def _read_utf8(path):
+    """Read a text file as UTF-8, skipping a byte-order mark, with errors that name it."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a folder; expected a text file.")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        bad_byte = error.object[error.start]
+        raise ValueError(
+            f"{path} is not UTF-8 text: the byte {bad_byte:#04x} at offset {error.start} "
+            "is invalid UTF-8. Save the file as UTF-8, for example with "
+            "'iconv -f latin1 -t utf-8' for a Latin-1 file."
+        ) from None
+
+
 def _check_fps(fps):
     if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not (
         math.isfinite(fps) and fps > 0
@@ -104,6 +120,11 @@ def _as_segment_arrays(segments, background):
             raise ValueError(
                 f"Segment {index} (step {steps[index]}) ends at {ends[index]:g} s, before its "
                 f"start at {starts[index]:g} s. Swap or fix the two times."
+            )
+        if steps[index] < 0:
+            raise ValueError(
+                f"Segment {index} has the negative step id {steps[index]}; key-step ids are "
+                "integers >= 1 (0 is background), as the estimators and metrics expect."
             )
         if steps[index] == background:
             raise ValueError(
@@ -176,7 +197,7 @@ def segments_to_labels(
     ValueError
         For an ``fps`` that is not a positive number, both or a negative ``n_frames`` and
         ``duration``, a malformed segment, a segment that ends before it starts or has the
-        background id, overlapping steps under ``overlap="raise"``, a segment out of range
+        background id or a negative step id, overlapping steps under ``overlap="raise"``, a segment out of range
         under ``out_of_range="raise"``, and no segments with no length given.
 
     Warns
@@ -316,6 +337,12 @@ def labels_to_segments(labels, fps=1.0, *, background=0):
         raise ValueError(f"labels must be a 1-D array; got shape {labels.shape}.")
     if labels.size == 0:
         return []
+    is_integral_float = labels.dtype.kind == "f" and np.array_equal(labels, np.round(labels))
+    if labels.dtype.kind not in "iub" and not is_integral_float:
+        raise ValueError(
+            f"labels must be integer step ids; got an array of dtype {labels.dtype}. Convert "
+            "step names with names_to_ids first."
+        )
 
     change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
     run_starts = np.concatenate([[0], change])
@@ -347,9 +374,12 @@ def read_mapping(path):
     ------
     FileNotFoundError
         When the file does not exist.
+    IsADirectoryError
+        When ``path`` is a folder.
     ValueError
         For a line without a name, an id that is not an integer, or an id or a name that
-        occurs twice. The message gives the file and the line number.
+        occurs twice (the message gives the file and the line number), and for a file that
+        is not UTF-8 text.
 
     See Also
     --------
@@ -366,38 +396,38 @@ def read_mapping(path):
     {0: 'SIL', 1: 'take cup'}
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"Mapping file {str(path)!r} not found.")
+    text = _read_utf8(path)
 
     mapping = {}
     seen_names = {}
-    with open(path, encoding="utf-8-sig") as f:
-        for line_number, line in enumerate(f, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            parts = line.split(maxsplit=1)
-            if len(parts) != 2:
-                raise ValueError(
-                    f"{path}, line {line_number}: {line!r} has no name; expected '<id> <name>'."
-                )
-            try:
-                label_id = int(parts[0])
-            except ValueError:
-                raise ValueError(
-                    f"{path}, line {line_number}: the id {parts[0]!r} is not an integer; "
-                    "expected '<id> <name>'."
-                ) from None
-            name = parts[1].strip()
-            if label_id in mapping:
-                raise ValueError(f"{path}, line {line_number}: the id {label_id} occurs twice.")
-            if name in seen_names:
-                raise ValueError(
-                    f"{path}, line {line_number}: the name {name!r} occurs twice (ids "
-                    f"{seen_names[name]} and {label_id})."
-                )
-            mapping[label_id] = name
-            seen_names[name] = label_id
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2:
+            raise ValueError(
+                f"{path}, line {line_number}: {line!r} has no name; expected '<id> <name>'."
+            )
+        try:
+            label_id = int(parts[0])
+        except ValueError:
+            raise ValueError(
+                f"{path}, line {line_number}: the id {parts[0]!r} is not an integer; "
+                "expected '<id> <name>'."
+            ) from None
+        name = parts[1].strip()
+        if label_id in mapping:
+            raise ValueError(f"{path}, line {line_number}: the id {label_id} occurs twice.")
+        if name in seen_names:
+            raise ValueError(
+                f"{path}, line {line_number}: the name {name!r} occurs twice (ids "
+                f"{seen_names[name]} and {label_id})."
+            )
+        mapping[label_id] = name
+        seen_names[name] = label_id
     return mapping
 
 
@@ -421,10 +451,12 @@ def write_mapping(mapping, path):
     --------
     read_mapping : Read a mapping file.
     """
-    lines = []
-    for label_id, name in sorted(mapping.items()):
+    for label_id in mapping:
         if isinstance(label_id, bool) or not isinstance(label_id, numbers.Integral):
             raise ValueError(f"Mapping ids must be integers; got {label_id!r}.")
+
+    lines = []
+    for label_id, name in sorted(mapping.items()):
         name = str(name)
         if not name or name != name.strip() or "\n" in name or "\r" in name:
             raise ValueError(
@@ -515,6 +547,8 @@ def ids_to_names(ids, mapping):
     """
     _check_mapping(mapping)
     ids = np.asarray(ids)
+    if ids.size == 0:
+        return np.empty(ids.shape, dtype=str)
     if ids.dtype.kind not in "iu":
         raise ValueError(f"ids must be integers; got an array of dtype {ids.dtype}.")
     names_by_id = {int(label_id): str(name) for label_id, name in mapping.items()}

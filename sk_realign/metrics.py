@@ -27,7 +27,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.utils import Bunch
 
-from ._validation import check_labels
+from ._validation import check_labels, check_videos
 
 __all__ = [
     "PROTOCOLS",
@@ -66,8 +66,14 @@ def _check_pair(y_true, y_pred):
                 f"{np.shape(prediction)}. Give exactly one predicted label per frame."
             )
     y_pred = check_labels(y_pred)
-    if sum(truth.size for truth in y_true) == 0:
-        raise ValueError("y_true has no frames; pass at least one labelled frame.")
+    if not y_true:
+        raise ValueError("y_true has no videos; pass at least one labelled video.")
+    for index, truth in enumerate(y_true):
+        if truth.size == 0:
+            raise ValueError(
+                f"Video {index} has no frames, so it has no score. Drop it from y_true and "
+                "y_pred."
+            )
     return y_true, y_pred
 
 
@@ -180,11 +186,6 @@ def per_video_scores(y_true, y_pred):
     n_matched = np.zeros(n_videos, dtype=np.int64)
     matching = []
     for index, (truth, prediction) in enumerate(zip(y_true, y_pred)):
-        if truth.size == 0:
-            # An empty video has no pairs; it counts as 0 in the averages.
-            matching.append({})
-            continue
-
         clusters, classes, counts = _overlap_counts(truth, prediction)
         rows, columns = _match(counts)
         overlap = counts[rows, columns]
@@ -311,8 +312,6 @@ def task_scores(y_true, y_pred):
     video_figures = {name: np.zeros(n_videos) for name in ("precision", "recall", "iou", "mof")}
     for index, (truth, prediction) in enumerate(zip(y_true, y_pred)):
         present = np.unique(truth)
-        if present.size == 0:
-            continue
         position = np.searchsorted(classes, present)
         cluster_of = matched_cluster[position]
         is_class = truth[:, None] == present[None, :]
@@ -397,7 +396,8 @@ def uniform_segmentation(lengths, n_segments):
     ----------
     lengths : sequence of int or sequence of array-like
         The number of frames of each video, or the videos (or label arrays) themselves,
-        whose ``len`` is used.
+        whose ``len`` is used. A NaN-padded ``(n_videos, T_max, d)`` array gives the
+        lengths without padding.
     n_segments : int
         Number of parts ``k >= 1``.
 
@@ -417,6 +417,10 @@ def uniform_segmentation(lengths, n_segments):
         raise ValueError(
             f"n_segments must be an int in the range [1, inf). Got {n_segments!r} instead."
         )
+    # A feature array of one video, or a NaN-padded array of videos, would otherwise be
+    # read row by row as the videos themselves.
+    if isinstance(lengths, np.ndarray) and lengths.ndim > 1:
+        lengths = check_videos(lengths, min_frames=0, estimator="uniform_segmentation")
     if isinstance(lengths, (str, bytes)) or not hasattr(lengths, "__len__"):
         raise ValueError(
             f"lengths must be a sequence of frame counts or of videos; got "
@@ -425,7 +429,14 @@ def uniform_segmentation(lengths, n_segments):
 
     labels = []
     for index, length in enumerate(lengths):
-        if not isinstance(length, numbers.Integral) or isinstance(length, bool):
+        if isinstance(length, numbers.Real) and not (
+            isinstance(length, numbers.Integral) and not isinstance(length, bool)
+        ):
+            raise ValueError(
+                f"Video {index} has the length {length!r}; expected an int number of frames "
+                "or the video itself."
+            )
+        if not isinstance(length, numbers.Integral):
             length = len(length)
         if length < 0:
             raise ValueError(f"Video {index} has the negative length {length}.")

@@ -225,6 +225,11 @@ default=None
             raise ValueError(
                 f"{name} has shape {np.shape(labels)}; expected one label per frame: ({length},)."
             )
+        if labels is not None and np.asarray(labels).dtype.kind not in "iub":
+            raise ValueError(
+                f"{name} must contain integer labels; got dtype {np.asarray(labels).dtype}. "
+                "Convert step names with sk_realign.labels.names_to_ids."
+            )
 
     # Grid: [labels A] [plan] [sink column] [colour bars] by [labels B] [plan] [sink row],
     # with empty columns and rows in between. The gaps set the sink apart from the plan
@@ -405,8 +410,9 @@ def plot_segmentation_timeline(
     Raises
     ------
     ValueError
-        For label arrays that are not 1-D integers, counts or lengths that differ between
-        ``y_true`` and ``y_pred``, or an unknown ``match``.
+        For label arrays that are not 1-D integers, no video, counts or lengths that differ
+        between ``y_true`` and ``y_pred``, an ``fps`` that is not positive, or an unknown
+        ``match``.
 
     Examples
     --------
@@ -422,8 +428,16 @@ def plot_segmentation_timeline(
 
     if match not in ("task", "video", None):
         raise ValueError(f"match must be 'task', 'video' or None. Got {match!r} instead.")
+    if fps is not None and (
+        isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not (
+            math.isfinite(fps) and fps > 0
+        )
+    ):
+        raise ValueError(f"fps must be a positive finite number or None. Got {fps!r} instead.")
     y_true = _as_label_list(y_true, "y_true")
     y_pred = _as_label_list(y_pred, "y_pred")
+    if not y_true:
+        raise ValueError("y_true has no videos; give one label array per video.")
     if len(y_true) != len(y_pred):
         raise ValueError(
             f"y_true has {len(y_true)} videos but y_pred has {len(y_pred)}; give one label "
@@ -643,6 +657,11 @@ def plot_objective_history(objective, *, labels=None, ax=None, title=None):
     plt = _import_pyplot()
     if hasattr(objective, "objective_history"):
         objective = objective.objective_history
+    if isinstance(objective, (str, bytes)) or not hasattr(objective, "__len__"):
+        raise ValueError(
+            f"objective must be a sequence of values, a list of them or an Alignment; got "
+            f"{type(objective).__name__}."
+        )
     if isinstance(objective, np.ndarray) and objective.ndim == 1:
         sequences = [objective]
     elif len(objective) and all(isinstance(v, numbers.Real) for v in objective):

@@ -22,10 +22,12 @@ Features are ``.npy`` or whitespace-separated text files, one per video, of shap
 ``(n_frames, d)``, named after the video.
 
 Text files are read as UTF-8; a leading byte-order mark, as some spreadsheet programs write,
-is ignored, and so are Windows line endings.
+is ignored, and so are Windows line endings. A file in another encoding raises a
+``ValueError`` that names the file and the first byte that is not UTF-8.
 """
 
 import csv
+import io
 import logging
 import os
 import re
@@ -35,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ..labels import _check_fps, names_to_ids, read_mapping, segments_to_labels
+from ..labels import _check_fps, _read_utf8, names_to_ids, read_mapping, segments_to_labels
 
 __all__ = [
     "load_egoprocel",
@@ -52,8 +54,24 @@ logger = logging.getLogger(__name__)
 
 FEATURE_SUFFIXES = (".npy", ".txt")
 
-# A step name that begins with its number: "3. pour water", "3) pour water", "3 pour water".
-_NUMBERED_STEP = re.compile(r"^\s*(\d+)\s*[.):\-]?\s*(.*?)\s*$")
+# A step name that begins with its number: "3. pour water", "3) pour water", "3, pour water",
+# "3 pour water".
+_NUMBERED_STEP = re.compile(r"^\s*(\d+)\s*[.):,\-]?\s*(.*?)\s*$")
+
+_WHOLE_NUMBER = re.compile(r"^\s*\d+\s*$")
+_STEP_NUMBER_PREFIX = re.compile(r"^\s*\d+\s*[.):\-]")
+
+
+def _has_decimal_commas(row):
+    """Tell whether a step-CSV row reads best as times written with decimal commas.
+
+    ``0,5,1,5,1. take bread`` (0.5 s to 1.5 s) and ``0,5,2,1. take bread`` (0.5 s to 2 s)
+    split into whole numbers before a numbered step name.
+    """
+    whole = [bool(_WHOLE_NUMBER.match(field)) for field in row]
+    both_decimal = len(row) >= 5 and all(whole[:4]) and _STEP_NUMBER_PREFIX.match(row[4])
+    one_decimal = len(row) >= 4 and all(whole[:3]) and _STEP_NUMBER_PREFIX.match(row[3])
+    return bool(both_decimal or one_decimal)
 
 
 def _list_files(source, suffixes, what):
@@ -119,38 +137,45 @@ def read_step_csv(path):
     path = Path(path)
     segments = []
     step_names = {}
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for line_number, row in enumerate(csv.reader(f), start=1):
-            if not row or all(not field.strip() for field in row):
-                continue
-            if len(row) < 3:
-                raise ValueError(
-                    f"{path}, line {line_number}: {','.join(row)!r} has {len(row)} field(s); "
-                    "expected 'start second, end second, step name'."
-                )
-            start = _parse_seconds(row[0], path, line_number, "start")
-            end = _parse_seconds(row[1], path, line_number, "end")
-            name = ",".join(row[2:]).strip()
+    rows = csv.reader(io.StringIO(_read_utf8(path), newline=""))
+    for line_number, row in enumerate(rows, start=1):
+        if not row or all(not field.strip() for field in row):
+            continue
+        if len(row) < 3:
+            raise ValueError(
+                f"{path}, line {line_number}: {','.join(row)!r} has {len(row)} field(s); "
+                "expected 'start second, end second, step name'."
+            )
+        # Read field by field, such a row would give a segment from 0 s to 5 s of step 1
+        # named ",5,1. take bread".
+        if _has_decimal_commas(row):
+            raise ValueError(
+                f"{path}, line {line_number}: {','.join(row)!r} looks like times written with "
+                "decimal commas. Write times with a decimal point (0.5, not 0,5)."
+            )
+        start = _parse_seconds(row[0], path, line_number, "start")
+        end = _parse_seconds(row[1], path, line_number, "end")
+        name = ",".join(row[2:]).strip()
 
-            match = _NUMBERED_STEP.match(name)
-            if match is None:
-                raise ValueError(
-                    f"{path}, line {line_number}: the step name {name!r} does not begin with "
-                    "its number; expected a name such as '3. pour water'."
-                )
-            step = int(match.group(1))
-            if step == 0:
-                raise ValueError(
-                    f"{path}, line {line_number}: step number 0 is the background id; "
-                    "number key steps from 1."
-                )
-            step_name = match.group(2) or f"step {step}"
-            if step_names.setdefault(step, step_name) != step_name:
-                raise ValueError(
-                    f"{path}, line {line_number}: step {step} is named {step_name!r}, but "
-                    f"{step_names[step]!r} on an earlier line."
-                )
-            segments.append((start, end, step))
+        match = _NUMBERED_STEP.match(name)
+        if match is None:
+            raise ValueError(
+                f"{path}, line {line_number}: the step name {name!r} does not begin with "
+                "its number; expected a name such as '3. pour water'."
+            )
+        step = int(match.group(1))
+        if step == 0:
+            raise ValueError(
+                f"{path}, line {line_number}: step number 0 is the background id; "
+                "number key steps from 1."
+            )
+        step_name = match.group(2) or f"step {step}"
+        if step_names.setdefault(step, step_name) != step_name:
+            raise ValueError(
+                f"{path}, line {line_number}: step {step} is named {step_name!r}, but "
+                f"{step_names[step]!r} on an earlier line."
+            )
+        segments.append((start, end, step))
     return segments, step_names
 
 
@@ -176,28 +201,28 @@ def read_crosstask_csv(path):
     """
     path = Path(path)
     segments = []
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for line_number, row in enumerate(csv.reader(f), start=1):
-            if not row or all(not field.strip() for field in row):
-                continue
-            if len(row) != 3:
-                raise ValueError(
-                    f"{path}, line {line_number}: {','.join(row)!r} has {len(row)} field(s); "
-                    "expected 'step,start,end'."
-                )
-            try:
-                step = int(row[0])
-            except ValueError:
-                step = 0
-            if step < 1:
-                raise ValueError(
-                    f"{path}, line {line_number}: the step {row[0].strip()!r} is not an "
-                    "integer >= 1. CrossTask numbers steps from 1, and the file has no "
-                    "header row."
-                )
-            start = _parse_seconds(row[1], path, line_number, "start")
-            end = _parse_seconds(row[2], path, line_number, "end")
-            segments.append((start, end, step))
+    rows = csv.reader(io.StringIO(_read_utf8(path), newline=""))
+    for line_number, row in enumerate(rows, start=1):
+        if not row or all(not field.strip() for field in row):
+            continue
+        if len(row) != 3:
+            raise ValueError(
+                f"{path}, line {line_number}: {','.join(row)!r} has {len(row)} field(s); "
+                "expected 'step,start,end'."
+            )
+        try:
+            step = int(row[0])
+        except ValueError:
+            step = 0
+        if step < 1:
+            raise ValueError(
+                f"{path}, line {line_number}: the step {row[0].strip()!r} is not an "
+                "integer >= 1. CrossTask numbers steps from 1, and the file has no "
+                "header row."
+            )
+        start = _parse_seconds(row[1], path, line_number, "start")
+        end = _parse_seconds(row[2], path, line_number, "end")
+        segments.append((start, end, step))
     return segments
 
 
@@ -227,7 +252,7 @@ def read_crosstask_tasks(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CrossTask task file {str(path)!r} not found.")
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines = _read_utf8(path).splitlines()
 
     tasks = {}
     position = 0
@@ -284,7 +309,7 @@ def read_frame_labels(path, mapping):
         For a name missing from ``mapping``; the message gives the file.
     """
     path = Path(path)
-    names = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+    names = [line.strip() for line in _read_utf8(path).splitlines()]
     names = [name for name in names if name]
     try:
         return names_to_ids(names, mapping)
@@ -296,14 +321,21 @@ def _load_feature_file(path):
     try:
         if path.suffix.lower() == ".npy":
             array = np.load(path, allow_pickle=False)
+        elif path.stat().st_size == 0:
+            array = np.empty((0, 0), dtype=np.float32)
         else:
             array = np.loadtxt(path, dtype=np.float32, ndmin=2)
     except ValueError as error:
         raise ValueError(f"Could not read the features in {str(path)!r}: {error}") from None
-    if array.ndim != 2:
+    if array.ndim != 2 or array.shape[0] == 0:
         raise ValueError(
             f"The features in {str(path)!r} have shape {array.shape}; expected (n_frames, d), "
-            "one row per frame."
+            "one row per frame, with at least one frame."
+        )
+    if array.dtype.kind not in "fiub":
+        raise ValueError(
+            f"The features in {str(path)!r} have dtype {array.dtype}; expected numbers. "
+            "Save them as a float array."
         )
     return np.asarray(array, dtype=np.float32)
 
