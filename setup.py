@@ -20,6 +20,7 @@ EXTRAS = {
         "numpydoc>=1.6",
         "pydata-sphinx-theme>=0.15",
         "sphinx-gallery>=0.15",
+        "myst-parser>=3",
         "matplotlib>=3.7",
         "av>=12",
     ],
