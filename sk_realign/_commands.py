@@ -35,7 +35,20 @@ SHARED_TRANSPORT_PARAMETERS = (
 
 
 class CommandError(Exception):
-    """An input the command cannot use; its message is shown to the user as one line."""
+    """An input the command cannot use; its message is shown to the user as one line.
+
+    :func:`~sk_realign.cli.main` catches it, prints the message on standard error and
+    returns the exit status 1.
+
+    Examples
+    --------
+    >>> from sk_realign.cli import CommandError
+    >>> try:
+    ...     raise CommandError("no such file 'missing.npy'; check the path.")
+    ... except CommandError as error:
+    ...     print(error)
+    no such file 'missing.npy'; check the path.
+    """
 
 
 def _one_line(error):
@@ -752,6 +765,15 @@ def matched_segments(matches, max_jump):
     -------
     segments : list of tuple (a_start, a_stop, b_start, b_stop)
         Frame ranges, stops excluded.
+
+    Examples
+    --------
+    Frames 3 and 4 are in the sink, and the match of frame 7 jumps ahead:
+
+    >>> import numpy as np
+    >>> from sk_realign.cli import matched_segments
+    >>> matched_segments(np.array([0, 1, 2, -1, -1, 5, 6, 20]), max_jump=2)
+    [(0, 3, 0, 3), (5, 7, 5, 7), (7, 8, 20, 21)]
     """
     segments = []
     for start, stop in _runs(matches >= 0):

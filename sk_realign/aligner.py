@@ -56,6 +56,24 @@ class Alignment:
         Number of majorisation-minimisation steps run.
     converged : bool
         Whether the relative change of the objective fell below ``tol``.
+
+    See Also
+    --------
+    PartialFGWAligner.align : Compute the alignment of two sequences.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_realign import PartialFGWAligner
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(size=(5, 3))
+    >>> alignment = PartialFGWAligner(max_outer_iter=10).align(a, a)
+    >>> alignment.plan.shape
+    (5, 5)
+    >>> alignment.matches
+    array([0, 1, 2, 3, 4])
+    >>> bool(alignment.sink_mass_a.max() < 0.5)
+    True
     """
 
     plan: np.ndarray

@@ -158,6 +158,15 @@ def build_parser():
     Returns
     -------
     parser : argparse.ArgumentParser
+        The parser of the command line; each subcommand sets ``command`` and the
+        ``handler`` that runs it.
+
+    Examples
+    --------
+    >>> from sk_realign.cli import build_parser
+    >>> args = build_parser().parse_args(["align", "a.npy", "b.npy", "--max-iter", "5"])
+    >>> args.command, args.a, args.b, args.max_iter
+    ('align', 'a.npy', 'b.npy', 5)
     """
     parser = _ArgumentParser(
         prog=PROG,
@@ -362,6 +371,15 @@ def main(argv=None):
     status : int
         0 on success, 1 for invalid input or a failed run, 2 for a malformed command line,
         130 when interrupted.
+
+    Examples
+    --------
+    ``--version`` prints the version and returns 0 instead of leaving the interpreter:
+
+    >>> from sk_realign.cli import main
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    sk-realign ...
+    0
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()

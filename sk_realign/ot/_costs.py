@@ -90,6 +90,16 @@ def temporal_positions(n_frames, n_real=None, *, dtype=torch.float64, device=Non
     -------
     positions : torch.Tensor of shape (n_frames,) or (B, n_frames)
         A single frame sits at position 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_realign.ot import temporal_positions
+    >>> temporal_positions(3)
+    tensor([0.0000, 0.5000, 1.0000], dtype=torch.float64)
+    >>> temporal_positions(4, torch.tensor([4, 2]))
+    tensor([[0.0000, 0.3333, 0.6667, 1.0000],
+            [0.0000, 1.0000, 2.0000, 3.0000]], dtype=torch.float64)
     """
     index = torch.arange(n_frames, dtype=dtype, device=device)
     if n_real is None:
@@ -109,6 +119,14 @@ def temporal_structure_cost(positions):
     Returns
     -------
     cost : torch.Tensor of shape (..., N, N)
+
+    Examples
+    --------
+    >>> from sk_realign.ot import temporal_positions, temporal_structure_cost
+    >>> temporal_structure_cost(temporal_positions(3))
+    tensor([[0.0000, 0.5000, 1.0000],
+            [0.5000, 0.0000, 0.5000],
+            [1.0000, 0.5000, 0.0000]], dtype=torch.float64)
     """
     return (positions[..., :, None] - positions[..., None, :]).abs()
 
@@ -129,6 +147,14 @@ def kernel_structure_cost(positions, scale):
     Returns
     -------
     cost : torch.Tensor of shape (..., N, N)
+
+    Examples
+    --------
+    >>> from sk_realign.ot import kernel_structure_cost, temporal_positions
+    >>> kernel_structure_cost(temporal_positions(3), scale=0.5).round(decimals=3)
+    tensor([[0.0000, 0.6320, 0.8650],
+            [0.6320, 0.0000, 0.6320],
+            [0.8650, 0.6320, 0.0000]], dtype=torch.float64)
     """
     return 1.0 - torch.exp(-temporal_structure_cost(positions) / scale)
 

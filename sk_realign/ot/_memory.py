@@ -23,8 +23,26 @@ def available_memory(device):
 
     CUDA devices report their free memory with :func:`torch.cuda.mem_get_info`. For the
     CPU, ``psutil.virtual_memory().available`` is used when psutil is installed, else
-    ``MemAvailable`` from ``/proc/meminfo``. Returns ``None`` when no estimate exists
-    (another platform without psutil), in which case no limit is enforced.
+    ``MemAvailable`` from ``/proc/meminfo``.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        The device of the allocation, such as ``"cpu"`` or ``"cuda:0"``.
+
+    Returns
+    -------
+    available : int or None
+        The estimate in bytes, or ``None`` when no estimate exists (a device other than
+        the CPU or CUDA, or another platform without psutil), in which case no limit is
+        enforced.
+
+    Examples
+    --------
+    >>> from sk_realign.ot import available_memory
+    >>> available = available_memory("cpu")
+    >>> available is None or available > 0
+    True
     """
     device = torch.device(device)
     if device.type == "cuda":
@@ -63,6 +81,21 @@ def solver_memory_bytes(
         Whether the structure costs are dense ``n x n`` and ``m x m`` matrices.
     differentiable_steps : int, default=0
         Outer steps whose graph autograd keeps (0 when solving without gradient).
+
+    Returns
+    -------
+    n_bytes : int
+        The estimated peak, in bytes.
+
+    Examples
+    --------
+    >>> from sk_realign.ot import solver_memory_bytes
+    >>> solver_memory_bytes(1, 100, 100, itemsize=4, sink=True, dense_structure=False)
+    285628
+    >>> solver_memory_bytes(
+    ...     1, 100, 100, itemsize=4, sink=True, dense_structure=True
+    ... ) > 285628
+    True
     """
     rows, columns = (n + 1, m + 1) if sink else (n, m)
     # NOTE: an estimate. The graph of an unrolled outer step keeps about six full

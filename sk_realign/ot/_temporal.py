@@ -53,6 +53,19 @@ def toeplitz_abs_product(values, dim, out=None):
     -------
     product : torch.Tensor of the shape of ``values``
         Equal to ``D @ values`` along ``dim`` with ``D[i, k] = |i - k|``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_realign.ot import toeplitz_abs_product
+    >>> values = torch.tensor([[1.0], [2.0], [3.0]])
+    >>> toeplitz_abs_product(values, dim=-2)
+    tensor([[8.],
+            [4.],
+            [4.]])
+    >>> D = torch.tensor([[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, 0.0]])
+    >>> torch.equal(D @ values, toeplitz_abs_product(values, dim=-2))
+    True
     """
     last = dim in (-1, values.dim() - 1)
     axis = -1 if last else -2
@@ -179,6 +192,23 @@ def gw_gradient(plan, structure_x, structure_y, out=None, scratch=None):
     Returns
     -------
     gradient : torch.Tensor of shape (B, N, M)
+
+    Examples
+    --------
+    The uniform plan between two 3-frame sequences, with dense temporal structure:
+
+    >>> import torch
+    >>> from sk_realign.ot import gw_gradient, temporal_positions, temporal_structure_cost
+    >>> from sk_realign.ot._temporal import DenseStructure
+    >>> structure = DenseStructure(temporal_structure_cost(temporal_positions(3))[None])
+    >>> plan = torch.full((1, 3, 3), 1 / 9, dtype=torch.float64)
+    >>> gradient = gw_gradient(plan, structure, structure)
+    >>> gradient.round(decimals=4)
+    tensor([[[0.6667, 0.5000, 0.6667],
+             [0.5000, 0.2222, 0.5000],
+             [0.6667, 0.5000, 0.6667]]], dtype=torch.float64)
+    >>> round(float((gradient * plan).sum() / 2), 4)  # the GW term at the plan
+    0.2716
     """
     row_sums = plan.sum(-1)
     column_sums = plan.sum(-2)
