@@ -45,10 +45,31 @@ _TIMESTAMP_SLACK = 60.0
 class VideoReadError(ValueError):
     """Error raised when a video file cannot be opened or decoded.
 
+    A subclass of ``ValueError``, so that ``except ValueError`` catches it too.
+    :func:`read_videos` with ``on_error="skip"`` collects these errors per file.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong and how to fix it; the text of the error.
+    path : str or path-like
+        The file that failed.
+
     Attributes
     ----------
     path : str
-        The file that failed.
+        The file that failed, as a string.
+
+    Examples
+    --------
+    >>> from sk_realign.io import VideoReadError
+    >>> error = VideoReadError("Could not decode 'take_1.mp4': no video stream.", "take_1.mp4")
+    >>> error.path
+    'take_1.mp4'
+    >>> str(error)
+    "Could not decode 'take_1.mp4': no video stream."
+    >>> isinstance(error, ValueError)
+    True
     """
 
     def __init__(self, message, path):

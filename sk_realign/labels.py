@@ -441,6 +441,11 @@ def write_mapping(mapping, path):
     path : str or path-like
         The file to write; it is replaced if it exists.
 
+    Returns
+    -------
+    None
+        The mapping is written to ``path`` as UTF-8 text.
+
     Raises
     ------
     ValueError
@@ -450,6 +455,22 @@ def write_mapping(mapping, path):
     See Also
     --------
     read_mapping : Read a mapping file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sk_realign.labels import read_mapping, write_mapping
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "mapping.txt")
+    ...     write_mapping({2: "pour_coffee", 0: "SIL", 1: "take_cup"}, path)
+    ...     with open(path, encoding="utf-8") as f:
+    ...         print(f.read(), end="")
+    ...     mapping = read_mapping(path)
+    0 SIL
+    1 take_cup
+    2 pour_coffee
+    >>> mapping
+    {0: 'SIL', 1: 'take_cup', 2: 'pour_coffee'}
     """
     for label_id in mapping:
         if isinstance(label_id, bool) or not isinstance(label_id, numbers.Integral):

@@ -133,6 +133,24 @@ def read_step_csv(path):
         For a row with fewer than three fields, a time that is not a number, a step name
         without a leading number, step number 0 (the background id), or one step number
         with two different names. The message gives the file and the line.
+
+    See Also
+    --------
+    load_egoprocel : Load a folder of such files, with features.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sk_realign.datasets import read_step_csv
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "P01.csv")
+    ...     with open(path, "w", encoding="utf-8") as f:
+    ...         _ = f.write("0.0,2.5,1. take bread\\n2.5,4.0,2. spread butter\\n")
+    ...     segments, step_names = read_step_csv(path)
+    >>> segments
+    [(0.0, 2.5, 1), (2.5, 4.0, 2)]
+    >>> step_names
+    {1: 'take bread', 2: 'spread butter'}
     """
     path = Path(path)
     segments = []
@@ -198,6 +216,21 @@ def read_crosstask_csv(path):
     ValueError
         For a row without exactly three fields, a step that is not an integer >= 1, or a
         time that is not a number; the message gives the file and the line.
+
+    See Also
+    --------
+    load_crosstask : Load a folder of such files, with features.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sk_realign.datasets import read_crosstask_csv
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "105222_abc.csv")
+    ...     with open(path, "w", encoding="utf-8") as f:
+    ...         _ = f.write("2,1.0,3.0\\n1,3.0,4.5\\n")
+    ...     read_crosstask_csv(path)
+    [(1.0, 3.0, 2), (3.0, 4.5, 1)]
     """
     path = Path(path)
     segments = []
@@ -248,6 +281,29 @@ def read_crosstask_tasks(path):
     ValueError
         For a truncated record, a step count that is not an integer or differs from the
         number of step names, or a task id that occurs twice.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sk_realign.datasets import read_crosstask_tasks
+    >>> record = [
+    ...     "105222",
+    ...     "Make French Toast",
+    ...     "https://www.example.com/french-toast",
+    ...     "3",
+    ...     "whisk mixture,dip bread in mixture,fry bread",
+    ...     "",
+    ... ]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "tasks_primary.txt")
+    ...     with open(path, "w", encoding="utf-8") as f:
+    ...         _ = f.write("\\n".join(record))
+    ...     tasks = read_crosstask_tasks(path)
+    >>> task = tasks["105222"]
+    >>> task.title, task.n_steps
+    ('Make French Toast', 3)
+    >>> task.steps
+    ['whisk mixture', 'dip bread in mixture', 'fry bread']
     """
     path = Path(path)
     if not path.is_file():
@@ -302,11 +358,27 @@ def read_frame_labels(path, mapping):
     Returns
     -------
     labels : ndarray of shape (n_frames,) and dtype int64
+        The id of every frame's label, in file order.
 
     Raises
     ------
     ValueError
         For a name missing from ``mapping``; the message gives the file.
+
+    See Also
+    --------
+    load_breakfast : Load a folder of such files, with features.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sk_realign.datasets import read_frame_labels
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "P03_coffee")
+    ...     with open(path, "w", encoding="utf-8") as f:
+    ...         _ = f.write("SIL\\ntake_cup\\ntake_cup\\npour_coffee\\nSIL\\n")
+    ...     read_frame_labels(path, {0: "SIL", 1: "take_cup", 2: "pour_coffee"})
+    array([0, 1, 1, 2, 0])
     """
     path = Path(path)
     names = [line.strip() for line in _read_utf8(path).splitlines()]

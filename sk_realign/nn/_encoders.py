@@ -101,6 +101,17 @@ def reset_parameters(module, generator=None):
     -------
     module : torch.nn.Module
         The same module, initialised in place.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_realign.nn import FeatureEncoder, reset_parameters
+    >>> first = FeatureEncoder(n_features=4, embedding_dim=2, hidden_dim=8)
+    >>> second = FeatureEncoder(n_features=4, embedding_dim=2, hidden_dim=8)
+    >>> _ = reset_parameters(first, torch.Generator().manual_seed(0))
+    >>> _ = reset_parameters(second, torch.Generator().manual_seed(0))
+    >>> all(torch.equal(a, b) for a, b in zip(first.parameters(), second.parameters()))
+    True
     """
     layers = (nn.Linear, nn.Conv1d, nn.Conv3d)
     norms = (nn.BatchNorm1d, nn.BatchNorm3d)
@@ -162,12 +173,37 @@ class FeatureEncoder(nn.Module):
     dropout : float, default=0.1
         Dropout probability after each fully connected layer.
 
+    Attributes
+    ----------
+    conv : torch.nn.Sequential
+        The two temporal convolution blocks: ``Conv1d``, ``BatchNorm1d`` and ``ReLU``,
+        twice.
+    head : torch.nn.Sequential
+        The projection head: two ``Linear`` layers of ``hidden_dim`` units, each followed
+        by ``ReLU`` and dropout, then a ``Linear`` layer to ``embedding_dim``.
+    n_features : int
+        Size of the input features.
+    n_context : int
+        Frames per context.
+    embedding_dim : int
+        Size of the output embedding.
+
+    See Also
+    --------
+    FrameEncoder : The encoder of RGB frames.
+    context_indices : The frame indices of each context.
+
     Examples
     --------
+    The input holds, for a batch of 1 video of 8 frames, each frame's context of 2 frames
+    of 16 features:
+
     >>> import torch
-    >>> encoder = FeatureEncoder(n_features=64).eval()
-    >>> encoder(torch.zeros(5, 2, 64)).shape
-    torch.Size([5, 128])
+    >>> from sk_realign.nn import FeatureEncoder
+    >>> encoder = FeatureEncoder(n_features=16, embedding_dim=8, hidden_dim=32).eval()
+    >>> x = torch.randn(1, 8, 2, 16, generator=torch.Generator().manual_seed(0))
+    >>> encoder(x).shape
+    torch.Size([1, 8, 8])
     """
 
     def __init__(self, n_features, embedding_dim=128, n_context=2, hidden_dim=256, dropout=0.1):
@@ -249,18 +285,48 @@ class FrameEncoder(nn.Module):
     generator : torch.Generator, default=None
         Seeds the random trunk when ``weights`` is None.
 
+    Attributes
+    ----------
+    trunk : ResNet50Trunk
+        The ResNet-50 trunk up to ``layer3``; without gradient when ``freeze_backbone``.
+    conv : torch.nn.Sequential
+        The two 3-D convolution blocks: ``Conv3d``, ``BatchNorm3d`` and ``ReLU``, twice.
+    head : torch.nn.Sequential
+        The projection head, as in :class:`FeatureEncoder`.
+    mean, std : torch.Tensor of shape (1, 3, 1, 1)
+        The ImageNet channel statistics the frames are normalised with (buffers, not
+        saved in the state dict).
+    frame_size : tuple of int
+        The ``(height, width)`` frames are resized to.
+    n_context : int
+        Frames per context.
+    embedding_dim : int
+        Size of the output embedding.
+    freeze_backbone : bool
+        Whether the trunk is frozen.
+
+    See Also
+    --------
+    FeatureEncoder : The encoder of precomputed per-frame features.
+    ResNet50Trunk : The CNN trunk.
+
     Examples
     --------
+    A random trunk (``weights=None``) raises a ``RandomBackboneWarning``, silenced here:
+
     >>> import warnings
     >>> import numpy as np
+    >>> from sk_realign.nn import FrameEncoder
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
-    ...     encoder = FrameEncoder(frame_size=32).eval()
-    >>> maps = encoder.frame_features(np.zeros((3, 40, 48, 3), dtype=np.uint8))
+    ...     encoder = FrameEncoder(
+    ...         embedding_dim=8, hidden_dim=16, weights=None, frame_size=32
+    ...     ).eval()
+    >>> maps = encoder.frame_features(np.zeros((2, 32, 32, 3), dtype=np.uint8))
     >>> maps.shape
-    torch.Size([3, 1024, 2, 2])
-    >>> encoder(maps[None, :2]).shape
-    torch.Size([1, 128])
+    torch.Size([2, 1024, 2, 2])
+    >>> encoder(maps[None]).shape
+    torch.Size([1, 8])
     """
 
     def __init__(
@@ -313,6 +379,20 @@ class FrameEncoder(nn.Module):
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def train(self, mode=True):
+        """Set training or evaluation mode, keeping a frozen trunk in evaluation mode.
+
+        Parameters
+        ----------
+        mode : bool, default=True
+            ``True`` for training mode (dropout and batch-norm updates on), ``False`` for
+            evaluation mode. With ``freeze_backbone``, the trunk stays in evaluation mode
+            either way, so its batch-norm statistics never change.
+
+        Returns
+        -------
+        self : FrameEncoder
+            The encoder itself.
+        """
         super().train(mode)
         # A frozen trunk keeps its batch-norm statistics.
         if self.freeze_backbone:

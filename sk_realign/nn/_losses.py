@@ -34,6 +34,20 @@ def pairwise_cost(x, y, metric="cosine"):
     Returns
     -------
     cost : torch.Tensor of shape (..., N, M)
+        ``cost[..., i, j]`` is the cost between ``x[..., i, :]`` and ``y[..., j, :]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_realign.nn import pairwise_cost
+    >>> x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> y = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    >>> pairwise_cost(x, y).round(decimals=4)
+    tensor([[0.0000, 0.2929],
+            [1.0000, 0.2929]])
+    >>> pairwise_cost(x, y, metric="sqeuclidean")
+    tensor([[0., 1.],
+            [2., 1.]])
     """
     if metric == "cosine":
         x_unit = x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
@@ -159,6 +173,25 @@ max_outer_iter, max_inner_iter, kernel_scale, tol
     plan : torch.Tensor of shape (..., N + 1, M + 1), or (..., N, M) when zeta is None
     log : dict
         The solver's log.
+
+    See Also
+    --------
+    alignment_loss : The loss at a given plan.
+    sk_realign.ot.solve_rfpgwot : The solver.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_realign.nn import rfpgwot_loss
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> x = torch.randn(6, 4, generator=generator, requires_grad=True)
+    >>> y = torch.randn(5, 4, generator=generator)
+    >>> loss, plan, log = rfpgwot_loss(x, y)
+    >>> plan.shape
+    torch.Size([7, 6])
+    >>> loss.backward()
+    >>> x.grad.shape
+    torch.Size([6, 4])
     """
     from ..ot import solve_rfpgwot
 

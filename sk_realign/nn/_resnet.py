@@ -58,12 +58,33 @@ class ResNet50Trunk(nn.Module):
         Seeds the random initialisation (Kaiming normal for convolutions, as torchvision
         does); ``None`` uses torch's global generator.
 
+    Attributes
+    ----------
+    conv1 : torch.nn.Conv2d
+        The 7 x 7 stem convolution, stride 2, 64 channels.
+    bn1 : torch.nn.BatchNorm2d
+        The batch norm of the stem.
+    relu : torch.nn.ReLU
+        The activation of the stem.
+    maxpool : torch.nn.MaxPool2d
+        The 3 x 3 max-pool of the stem, stride 2.
+    layer1, layer2, layer3 : torch.nn.Sequential
+        The bottleneck stages: 3, 4 and 6 blocks with 256, 512 and 1024 output channels,
+        at 1/4, 1/8 and 1/16 of the input size.
+    out_channels : int
+        Channels of the output, 1024 (a class attribute).
+
+    See Also
+    --------
+    load_backbone_state_dict : Read torchvision ResNet-50 weights for the trunk.
+
     Examples
     --------
     >>> import torch
+    >>> from sk_realign.nn import ResNet50Trunk
     >>> trunk = ResNet50Trunk(generator=torch.Generator().manual_seed(0)).eval()
-    >>> trunk(torch.zeros(1, 3, 64, 64)).shape
-    torch.Size([1, 1024, 4, 4])
+    >>> trunk(torch.zeros(1, 3, 32, 32)).shape
+    torch.Size([1, 1024, 2, 2])
     """
 
     out_channels = 1024
@@ -94,6 +115,18 @@ class ResNet50Trunk(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def forward(self, x):
+        """Compute the ``layer3`` feature maps of a batch of images.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, 3, H, W)
+            Normalised RGB images.
+
+        Returns
+        -------
+        maps : torch.Tensor of shape (B, 1024, ceil(H / 16), ceil(W / 16))
+            The ``layer3`` feature maps.
+        """
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         return self.layer3(self.layer2(self.layer1(x)))
 
@@ -145,6 +178,26 @@ def load_backbone_state_dict(weights):
         For a path-like value that names no file.
     ImportError
         For a weights name when torchvision cannot be imported.
+
+    Examples
+    --------
+    A checkpoint of a full network, saved with ``"module."`` prefixes, loads into the
+    trunk once its ``fc.*`` entries are dropped:
+
+    >>> import os, tempfile
+    >>> import torch
+    >>> from sk_realign.nn import ResNet50Trunk, load_backbone_state_dict
+    >>> trunk = ResNet50Trunk()
+    >>> state = {f"module.{key}": value for key, value in trunk.state_dict().items()}
+    >>> state["module.fc.weight"] = torch.zeros(1000, 2048)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "resnet50.pth")
+    ...     torch.save({"state_dict": state}, path)
+    ...     loaded = load_backbone_state_dict(path)
+    >>> "fc.weight" in loaded, "conv1.weight" in loaded
+    (False, True)
+    >>> trunk.load_state_dict(loaded)
+    <All keys matched successfully>
     """
     path = Path(weights)
     looks_like_path = path.suffix != "" or path.parent != Path(".") or path.exists()
