@@ -313,7 +313,7 @@ def _plot_plan(report, alignment, name_a, name_b, *, sink, labels_a=None, labels
 
     title = f"Transport plan: A = {name_a}, B = {name_b}"
     figure = plot_transport_plan(
-        alignment, sink=sink,
+        alignment, sink=sink, vmax="quantile",
         labels_a=labels_a, labels_b=labels_b, label_names=label_names, title=title,
     )
     report.save_figure(figure, "transport_plan.png", title=title, description=(

@@ -122,6 +122,7 @@ def plot_transport_plan(
     title=None,
     cmap="Blues",
     sink_cmap="Oranges",
+    vmax=None,
     figsize=(7.5, 6.5),
     fig=None,
 ):
@@ -158,6 +159,11 @@ def plot_transport_plan(
         The figure title.
     cmap, sink_cmap : str, default="Blues", "Oranges"
         Colour maps of the plan and of the sink shares.
+    vmax : float or "quantile", default=None
+        The plan mass drawn in the darkest colour. ``None`` uses the largest entry.
+        ``"quantile"`` uses the 99.5th percentile of the non-zero entries, so that a plan
+        whose mass is spread over many frames is not washed out by a few large entries;
+        larger entries are drawn in the darkest colour and the colour bar says so.
     figsize : (float, float), default=(7.5, 6.5)
         The figure size in inches, for a new figure.
     fig : :class:`~matplotlib.figure.Figure` or :class:`~matplotlib.figure.SubFigure`, \
@@ -264,8 +270,15 @@ default=None
     ax_plan = fig.add_subplot(grid[row, column])
     # Antialiased resampling keeps a one-frame-wide diagonal visible when the plan has more
     # frames than the figure has pixels.
+    clipped = False
+    if isinstance(vmax, str):
+        if vmax != "quantile":
+            raise ValueError(f'vmax must be a float, None or "quantile". Got {vmax!r} instead.')
+        positive = real[real > 0]
+        vmax = float(np.quantile(positive, 0.995)) if positive.size else None
+        clipped = vmax is not None and vmax < real.max()
     image = ax_plan.imshow(
-        real, aspect="auto", interpolation="antialiased", cmap=cmap, vmin=0,
+        real, aspect="auto", interpolation="antialiased", cmap=cmap, vmin=0, vmax=vmax,
         extent=(-0.5, n_b - 0.5, n_a - 0.5, -0.5),
     )
     ax_plan.set_ylabel("frames of video A")
@@ -295,7 +308,7 @@ default=None
         plan_bar_axes = fig.add_subplot(grid[row, -3])
     else:
         plan_bar_axes = fig.add_subplot(grid[row, -1])
-    plan_bar = fig.colorbar(image, cax=plan_bar_axes)
+    plan_bar = fig.colorbar(image, cax=plan_bar_axes, extend="max" if clipped else "neither")
     plan_bar.set_label("transport mass")
     # Short tick labels with a power-of-ten offset, which plan entries of order 1e-4 need.
     plan_bar.formatter.set_powerlimits((-2, 3))

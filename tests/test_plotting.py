@@ -315,3 +315,16 @@ def test_missing_matplotlib_named(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", import_without_matplotlib)
     with pytest.raises(ImportError, match=r"pip install 'sk_realign\[plots\]'"):
         plot_objective_history([1.0])
+
+
+def test_plan_quantile_colour_limit(tmp_path):
+    # One large entry would wash out a plan whose mass is spread thinly.
+    plan = np.full((40, 30), 1e-4)
+    plan[0, 0] = 1.0
+    fig = plot_transport_plan(plan, np.zeros(40), np.zeros(30), vmax="quantile")
+    image = fig.axes[0].images[0]
+    assert image.norm.vmax == pytest.approx(1e-4)
+    fig.savefig(tmp_path / "plan.png")
+    assert (tmp_path / "plan.png").stat().st_size > 0
+    with pytest.raises(ValueError, match='vmax must be a float, None or "quantile"'):
+        plot_transport_plan(plan, np.zeros(40), np.zeros(30), vmax="max")
