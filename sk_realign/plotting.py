@@ -161,9 +161,9 @@ def plot_transport_plan(
         Colour maps of the plan and of the sink shares.
     vmax : float or "quantile", default=None
         The plan mass drawn in the darkest colour. ``None`` uses the largest entry.
-        ``"quantile"`` uses the 99.5th percentile of the non-zero entries, so that a plan
-        whose mass is spread over many frames is not washed out by a few large entries;
-        larger entries are drawn in the darkest colour and the colour bar says so.
+        ``"quantile"`` uses the 99.5th percentile of the non-zero entries, so that a few
+        large entries do not wash out a plan whose mass is spread over many frames. Larger
+        entries are drawn in the darkest colour, and the colour bar ends in an arrow.
     figsize : (float, float), default=(7.5, 6.5)
         The figure size in inches, for a new figure.
     fig : :class:`~matplotlib.figure.Figure` or :class:`~matplotlib.figure.SubFigure`, \
