@@ -29,6 +29,23 @@ __all__ = ["Alignment", "PartialFGWAligner"]
 logger = logging.getLogger(__name__)
 
 
+# Constraints of the R-FPGWOT parameters, which PartialFGWAligner and RealignEmbedder
+# share with the same names and meanings.
+RFPGWOT_PARAMETER_CONSTRAINTS = {
+    "rho": [Interval(Real, 0, 1, closed="both")],
+    "tau": [Interval(Real, 0, None, closed="neither"), Options(Real, {math.inf})],
+    "zeta": [Interval(Real, 0, None, closed="neither"), None],
+    "eps": [Interval(Real, 0, None, closed="neither")],
+    "laplace_scale": [Interval(Real, 0, None, closed="neither")],
+    "prior_weight": [Interval(Real, 0, None, closed="left")],
+    "metric": [StrOptions({"cosine", "sqeuclidean"})],
+    "structure": [StrOptions({"temporal", "feature", "kernel"})],
+    "kernel_scale": [Interval(Real, 0, None, closed="neither")],
+    "max_outer_iter": [Interval(Integral, 1, None, closed="left")],
+    "max_inner_iter": [Interval(Integral, 1, None, closed="left")],
+}
+
+
 @dataclass
 class Alignment:
     """The R-FPGWOT alignment of two sequences, as returned by :meth:`PartialFGWAligner.align`.
@@ -252,17 +269,7 @@ class PartialFGWAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     """
 
     _parameter_constraints = {
-        "rho": [Interval(Real, 0, 1, closed="both")],
-        "tau": [Interval(Real, 0, None, closed="neither"), Options(Real, {math.inf})],
-        "zeta": [Interval(Real, 0, None, closed="neither"), None],
-        "eps": [Interval(Real, 0, None, closed="neither")],
-        "laplace_scale": [Interval(Real, 0, None, closed="neither")],
-        "prior_weight": [Interval(Real, 0, None, closed="left")],
-        "metric": [StrOptions({"cosine", "sqeuclidean"})],
-        "structure": [StrOptions({"temporal", "feature", "kernel"})],
-        "kernel_scale": [Interval(Real, 0, None, closed="neither")],
-        "max_outer_iter": [Interval(Integral, 1, None, closed="left")],
-        "max_inner_iter": [Interval(Integral, 1, None, closed="left")],
+        **RFPGWOT_PARAMETER_CONSTRAINTS,
         "tol": [Interval(Real, 0, None, closed="left")],
         "init": [StrOptions({"prior", "feature"})],
         "device": [str, torch.device],

@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_videos, sequence_tags
+from .aligner import RFPGWOT_PARAMETER_CONSTRAINTS
 from .exceptions import EmbeddingCollapseWarning
 from .nn import (
     FeatureEncoder,
@@ -292,17 +293,7 @@ class RealignEmbedder(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "rho": [Interval(numbers.Real, 0, 1, closed="both")],
-        "tau": [Interval(numbers.Real, 0, None, closed="right")],
-        "zeta": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "eps": [Interval(numbers.Real, 0, None, closed="neither")],
-        "laplace_scale": [Interval(numbers.Real, 0, None, closed="neither")],
-        "prior_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "metric": [StrOptions({"cosine", "sqeuclidean"})],
-        "structure": [StrOptions({"temporal", "feature", "kernel"})],
-        "kernel_scale": [Interval(numbers.Real, 0, None, closed="neither")],
-        "max_outer_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "max_inner_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        **RFPGWOT_PARAMETER_CONSTRAINTS,
         "differentiable_plan": ["boolean"],
         "n_frames": [Interval(numbers.Integral, 2, None, closed="left")],
         "context_stride": [Interval(numbers.Integral, 1, None, closed="left")],
