@@ -97,7 +97,7 @@ for name, labels in methods.items():
 # %%
 # The two protocols need not agree. The per-video protocol matches each recording on its
 # own, so a segmentation whose cluster means one step in one recording and another step
-# in the next still scores well; the task-level protocol asks every cluster to mean the
+# in the next still scores well; the task-level protocol requires every cluster to mean the
 # same step everywhere and counts every step.
 protocols = {"per-video": per_video_scores, "task-level": task_scores}
 for protocol, score in protocols.items():

@@ -90,7 +90,7 @@ def check_videos(
     kinds : tuple of {"features", "frames", "paths"}, default=("features",)
         The forms of video the caller accepts. Feature arrays are 2-D, frame arrays 4-D.
     min_frames : int, default=1
-        The fewest frames a video may have.
+        The minimum number of frames of a video.
     n_features : int, default=None
         The feature size the videos must have (the one seen in ``fit``); ``None`` checks
         only that all feature videos agree with each other.
@@ -117,7 +117,7 @@ def check_videos(
         For a path that names a folder.
     """
     name = estimator if isinstance(estimator, str) else type(estimator).__name__
-    who = f"{name} " if estimator is not None else ""
+    subject = f"{name} " if estimator is not None else ""
     unknown = set(kinds) - set(_KINDS)
     if unknown:
         raise ValueError(f"Unknown video kinds {sorted(unknown)}; expected a subset of {_KINDS}.")
@@ -140,22 +140,22 @@ def check_videos(
             else:
                 fix = "Wrap a single video in a list: [video]."
             raise ValueError(
-                f"{who}expects a list of videos or a NaN-padded array of shape "
+                f"{subject}expects a list of videos or a NaN-padded array of shape "
                 f"(n_videos, T_max, d); got an array of shape {X.shape} and dtype {X.dtype}. "
                 f"{fix}"
             )
     elif isinstance(X, (str, os.PathLike)):
         raise ValueError(
-            f"{who}expects a list of videos; got the single path {str(X)!r}. "
+            f"{subject}expects a list of videos; got the single path {str(X)!r}. "
             "Wrap it in a list: [path]."
         )
     elif not isinstance(X, (list, tuple)):
         raise ValueError(
-            f"{who}expects a list or tuple of videos; got {type(X).__name__}. "
+            f"{subject}expects a list or tuple of videos; got {type(X).__name__}. "
             "Pass a list of (T_i, d) feature arrays, (T_i, H, W, 3) frame arrays or paths."
         )
     if len(X) == 0:
-        raise ValueError(f"{who}got an empty list of videos; pass at least one video.")
+        raise ValueError(f"{subject}got an empty list of videos; pass at least one video.")
 
     videos = []
     feature_size = n_features
@@ -164,7 +164,7 @@ def check_videos(
         if isinstance(video, (str, os.PathLike)):
             if "paths" not in kinds:
                 raise ValueError(
-                    f"Video {index} is the path {str(video)!r}, but {who}takes arrays only. "
+                    f"Video {index} is the path {str(video)!r}, but {subject}takes arrays only. "
                     "Decode it with sk_realign.io.read_video first."
                 )
             path = Path(video)
@@ -191,7 +191,7 @@ def check_videos(
         if array.ndim == 2:
             if "features" not in kinds:
                 raise ValueError(
-                    f"Video {index} is {_describe(array)}, a feature array, but {who}takes "
+                    f"Video {index} is {_describe(array)}, a feature array, but {subject}takes "
                     f"only {', '.join(kinds)}."
                 )
             array = _check_float_array(array, index, dtype)
@@ -202,14 +202,14 @@ def check_videos(
             elif array.shape[1] != feature_size:
                 source = "the fitted data" if n_features is not None else "video 0"
                 raise ValueError(
-                    f"Video {index} has {array.shape[1]} features per frame, but {who}expects "
+                    f"Video {index} has {array.shape[1]} features per frame, but {subject}expects "
                     f"{feature_size} (as in {source}). Extract every video's features with the "
                     "same backbone."
                 )
         elif array.ndim == 4:
             if "frames" not in kinds:
                 raise ValueError(
-                    f"Video {index} is {_describe(array)}, a frame array, but {who}takes "
+                    f"Video {index} is {_describe(array)}, a frame array, but {subject}takes "
                     f"only {', '.join(kinds)}."
                 )
             if array.shape[-1] != 3:
@@ -236,7 +236,7 @@ def check_videos(
 
         if array.shape[0] < min_frames:
             raise ValueError(
-                f"Video {index} has {array.shape[0]} frame(s), but {who}needs at least "
+                f"Video {index} has {array.shape[0]} frame(s), but {subject}needs at least "
                 f"{min_frames}. Drop the video or give it more frames."
             )
         videos.append(array)

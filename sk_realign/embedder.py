@@ -151,7 +151,7 @@ class RealignEmbedder(TransformerMixin, BaseEstimator):
         Size of the embedding.
     normalize : bool, default=True
         Scale every embedding to unit L2 norm, in training and in :meth:`transform`. The
-        cosine cost sees only directions, so without it the norms drift freely and
+        cosine cost depends only on directions, so without it the norms drift freely and
         distance-based segmenters (k-means) read that drift as structure.
     lambda_idm : float, default=1.0
         Weight of the C-IDM term.

@@ -16,7 +16,7 @@ SOLVERS = [solve_chain_exact, solve_chain_alpha_expansion]
 
 
 def brute_force_minimum(unary, smoothness):
-    """Least energy over all k ** T labellings, computed without the solvers' code."""
+    """Return the minimum energy over all k ** T labellings, by brute force."""
     n_frames, n_labels = unary.shape
     best = np.inf
     for labels in itertools.product(range(n_labels), repeat=n_frames):

@@ -233,7 +233,7 @@ def test_long_sequences_small_eps_stay_finite():
 
 def test_scaling_overflow_recovers_log_domain_plan():
     # The GW term moves this pair's costs by hundreds of eps between outer steps, so the
-    # warm-started scaling kernel overflows; the plan must still equal the log-domain one.
+    # warm-started scaling kernel overflows. The plan must still equal the log-domain one.
     x = torch.tensor([[0.0, 0.0, 0.0]], dtype=torch.float64)
     y = torch.tensor([[6.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype=torch.float64)
     options = dict(

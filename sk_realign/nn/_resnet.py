@@ -216,7 +216,7 @@ def load_backbone_state_dict(weights):
             state = state[key]
     if not isinstance(state, dict):
         raise ValueError(
-            f"Backbone checkpoint {str(weights)!r} holds a {type(state).__name__}; expected "
+            f"Backbone checkpoint {str(weights)!r} contains a {type(state).__name__}; expected "
             "a state dict (a dict of parameter names to tensors)."
         )
     trunk_state = {}
